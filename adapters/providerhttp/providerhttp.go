@@ -7,9 +7,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +51,12 @@ func Call(ctx context.Context, c *http.Client, method, url string, headers map[s
 	}
 	resp, err := c.Do(req)
 	if err != nil {
+		// *url.Error repeats the full URL, which may hold a bot token:
+		// keep only its cause.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, redact(url), err)
 	}
 	defer resp.Body.Close()
