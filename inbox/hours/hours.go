@@ -46,6 +46,10 @@ const (
 	// horizon bounds how far NextChange looks ahead: a year covers any
 	// realistic holiday run and any weekly or monthly hours.
 	horizon = 370 * 24 * time.Hour
+	// maxEvents bounds the work of one search: real opening hours change
+	// state at nearly every event, but expressions such as "* * * * *"
+	// would otherwise be stepped through minute by minute for a year.
+	maxEvents = 2000
 	// MaxCatchUp bounds how far back Transitions reports: after a longer
 	// outage, a month of "queue opened/closed" entries is already noise.
 	MaxCatchUp = 35 * 24 * time.Hour
@@ -76,6 +80,9 @@ func Parse(cfg Config) (*Schedule, error) {
 		}
 		if s.close, err = parseCron(close, loc); err != nil {
 			return nil, fmt.Errorf("hours.close: %w", err)
+		}
+		if strings.Join(strings.Fields(open), " ") == strings.Join(strings.Fields(close), " ") {
+			return nil, errors.New("hours.close: is the same as hours.open")
 		}
 		s.openSpec, s.closeS = open, close
 	}
@@ -164,7 +171,7 @@ func (s *Schedule) cronOpen(now time.Time) bool {
 
 // NextChange returns the next instant after now at which IsOpen changes,
 // holidays included; the zero time when nothing changes within a year
-// (always open, for instance).
+// (always open, for instance) or within a few thousand cron events.
 func (s *Schedule) NextChange(now time.Time) time.Time {
 	t, _ := s.nextChange(now, now.Add(horizon))
 	return t
@@ -174,7 +181,7 @@ func (s *Schedule) NextChange(now time.Time) time.Time {
 // differs from the state at after.
 func (s *Schedule) nextChange(after, limit time.Time) (time.Time, bool) {
 	state := s.IsOpen(after)
-	for cur := after; ; {
+	for cur, n := after, 0; n < maxEvents; n++ {
 		c := s.nextEvent(cur)
 		if c.IsZero() || c.After(limit) {
 			return time.Time{}, false
@@ -186,6 +193,7 @@ func (s *Schedule) nextChange(after, limit time.Time) (time.Time, bool) {
 		}
 		cur = c
 	}
+	return time.Time{}, false
 }
 
 // nextEvent returns the earliest instant after t at which the state may

@@ -308,6 +308,7 @@ func TestParseErrors(t *testing.T) {
 		{Config{Open: "0 9 30 2 *", Close: "0 17 * * *"}, "hours.open: "}, // never fires
 		{Config{Open: "CRON_TZ=Europe/Helsinki 0 9 * * *", Close: "0 17 * * *"}, "hours.open: "},
 		{Config{Open: "TZ=UTC", Close: "0 17 * * *"}, "hours.open: "}, // panics inside robfig/cron if passed on
+		{Config{Open: "0 9 * * *", Close: "0  9 * * *"}, "hours.close: is the same"},
 		{Config{Holidays: []string{"2026-12-24", "24.12.2026"}}, "holidays[1]: "},
 		{Config{Holidays: []string{"2026-02-30"}}, "holidays[0]: "},
 	}
@@ -342,6 +343,19 @@ func TestDescribe(t *testing.T) {
 		if got := mustParse(t, tt.cfg).Describe(); got != tt.want {
 			t.Errorf("Describe(%q, %q) = %q, want %q", tt.cfg.Open, tt.cfg.Close, got, tt.want)
 		}
+	}
+}
+
+// TestBusyExpressionsAreBounded: expressions that fire every minute without
+// changing the state must not make a request search a year minute by minute.
+func TestBusyExpressionsAreBounded(t *testing.T) {
+	s := mustParse(t, Config{Open: "* * * * *", Close: "0 17 * * *"})
+	start := time.Now()
+	now := utc(t, "2026-06-10 12:00")
+	_ = s.NextChange(now)
+	_ = Transitions(s, now.Add(-MaxCatchUp), now)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v", d)
 	}
 }
 
