@@ -31,7 +31,7 @@ func loadUpdate(t testing.TB, name string) tgbotapi.Update {
 
 func TestNormalize(t *testing.T) {
 	type want struct {
-		kind                                   inbox.InboundKind
+		kind                                    inbox.InboundKind
 		extID, contactID, name, username, title string
 		threadKey, text                         string
 		att                                     *inbox.Attachment
