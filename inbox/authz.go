@@ -33,14 +33,13 @@ func CanView(u *User, c *Conversation) bool {
 	return false
 }
 
-// CanAct reports whether u may attempt action a on c at all; the state
-// machine (Decide) then says whether the action applies. Agents may join
-// conversations of their queues that someone else handles.
-func CanAct(u *User, c *Conversation, a Action) bool {
-	if CanView(u, c) {
-		return true
-	}
-	return a == ActionJoin && ServesQueue(u, c.Queue)
+// CanAct reports whether u may attempt an action on c at all; the state
+// machine (Decide) then says whether the action applies (a reply to a
+// colleague's conversation is a conflict: join first). Agents may act on
+// the conversations of their queues, also those a colleague handles, which
+// they do not see in their lists; other queues' conversations are hidden.
+func CanAct(u *User, c *Conversation) bool {
+	return CanView(u, c) || ServesQueue(u, c.Queue)
 }
 
 // CanManageUsers reports whether u may add or change users.

@@ -1,0 +1,267 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/journal"
+)
+
+// ListConversations implements journal.Reader: one keyset query over the
+// journal index, then one query for the page's participants.
+func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journal.Item, error) {
+	var (
+		where []string
+		args  = []any{q.Viewer.ID}
+	)
+	switch q.Scope {
+	case journal.ScopeMine:
+		where = append(where, `EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = c.id AND p.user_id = ?)`)
+		args = append(args, q.Viewer.ID)
+	case journal.ScopeQueue:
+		where = append(where, `c.status = 'unassigned'`)
+		if len(q.Viewer.Queues) > 0 {
+			where = append(where, `c.queue IN ?`)
+			args = append(args, q.Viewer.Queues)
+		}
+	}
+	if q.Status != "" {
+		where = append(where, `c.status = ?`)
+		args = append(args, string(q.Status))
+	}
+	if q.ChannelID != "" {
+		where = append(where, `c.channel_id = ?`)
+		args = append(args, q.ChannelID)
+	}
+	if q.AgentID != 0 {
+		where = append(where, `EXISTS (SELECT 1 FROM participants pa WHERE pa.conversation_id = c.id AND pa.user_id = ?)`)
+		args = append(args, q.AgentID)
+	}
+	if q.Text != "" {
+		like := s.like()
+		pat := "%" + escapeLike(q.Text) + "%"
+		where = append(where, `(c.title `+like+` ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages ms
+			WHERE ms.conversation_id = c.id AND ms.text `+like+` ? ESCAPE '\'))`)
+		args = append(args, pat, pat)
+	}
+	if q.After != nil {
+		where = append(where, `(c.last_activity_at < ? OR (c.last_activity_at = ? AND c.id < ?))`)
+		args = append(args, q.After.At, q.After.At, q.After.ID)
+	}
+	sqlq := `SELECT c.id, c.number, c.title, c.status, c.queue, c.channel_id, c.last_message_at, c.last_activity_at,
+		c.preview, c.last_inbound_id, COALESCE(r.last_read_id, 0) AS last_read_id
+		FROM conversations c LEFT JOIN reads r ON r.conversation_id = c.id AND r.user_id = ?`
+	if len(where) > 0 {
+		sqlq += " WHERE " + strings.Join(where, " AND ")
+	}
+	sqlq += ` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?`
+	args = append(args, q.Limit)
+
+	var rs []struct {
+		ID             int64
+		Number         int64
+		Title          string
+		Status         string
+		Queue          string
+		ChannelID      string
+		LastMessageAt  time.Time
+		LastActivityAt time.Time
+		Preview        string
+		LastInboundID  int64
+		LastReadID     int64
+	}
+	if err := s.read(ctx).Raw(sqlq, args...).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	parts, err := participants(s.read(ctx), ids)
+	if err != nil {
+		return nil, classify(err)
+	}
+	items := make([]journal.Item, len(rs))
+	for i, r := range rs {
+		items[i] = journal.Item{
+			ConversationSummary: inbox.ConversationSummary{
+				ID: r.ID, Number: r.Number, Title: r.Title, Status: inbox.Status(r.Status), Queue: r.Queue,
+				Channel: inbox.ChannelRef{ID: r.ChannelID}, Participants: parts[r.ID],
+				LastMessageAt: r.LastMessageAt.UTC(), LastActivityAt: r.LastActivityAt.UTC(), Preview: r.Preview,
+			},
+			Unread: r.LastInboundID > r.LastReadID,
+		}
+	}
+	return items, nil
+}
+
+func (s *Store) like() string {
+	if s.dialect == Postgres {
+		return "ILIKE"
+	}
+	return "LIKE"
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ConversationView implements journal.Reader.
+func (s *Store) ConversationView(ctx context.Context, id int64) (*inbox.Conversation, *inbox.Contact, error) {
+	t := &tx{g: s.read(ctx), s: s, readOnly: true}
+	c, err := t.Conversation(ctx, id)
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	contact, err := t.Contact(ctx, c.ContactID)
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	return c, contact, nil
+}
+
+// Messages implements journal.Reader.
+func (s *Store) Messages(ctx context.Context, convID, afterID int64, limit int) ([]inbox.Message, error) {
+	g := s.read(ctx)
+	var rs []messageRow
+	if err := g.Raw(`SELECT `+messageCols+` FROM messages m WHERE m.conversation_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`,
+		convID, afterID, limit).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	out := make([]inbox.Message, len(rs))
+	ids := make([]int64, len(rs))
+	byID := map[int64]int{}
+	for i := range rs {
+		out[i] = *rs[i].domain()
+		ids[i] = rs[i].ID
+		byID[rs[i].ID] = i
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var as []struct {
+		ID, MessageID, Size int64
+		Name, MimeType      string
+	}
+	if err := g.Raw(`SELECT id, message_id, size, name, mime_type FROM attachments WHERE message_id IN ? ORDER BY id`,
+		ids).Scan(&as).Error; err != nil {
+		return nil, classify(err)
+	}
+	for _, a := range as {
+		i := byID[a.MessageID]
+		out[i].Attachments = append(out[i].Attachments, inbox.Attachment{ID: a.ID, Name: a.Name, MIMEType: a.MimeType, Size: a.Size})
+	}
+	return out, nil
+}
+
+// MarkRead implements journal.Reader.
+func (s *Store) MarkRead(ctx context.Context, userID, convID int64) error {
+	return s.InTx(ctx, func(itx inbox.Tx) error {
+		return itx.(*tx).g.Exec(`INSERT INTO reads (user_id, conversation_id, last_read_id)
+			SELECT ?, id, last_inbound_id FROM conversations WHERE id = ?
+			ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id`,
+			userID, convID).Error
+	})
+}
+
+// Activities implements journal.Reader: newest first, before an id.
+func (s *Store) Activities(ctx context.Context, queue string, beforeID int64, limit int) ([]inbox.Activity, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if queue != "" {
+		where = append(where, "queue = ?")
+		args = append(args, queue)
+	}
+	if beforeID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, beforeID)
+	}
+	q := `SELECT id, queue, kind, conversation_id, actor_id, actor_name, data, created_at FROM activities`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+	var rs []struct {
+		ID             int64
+		Queue, Kind    string
+		ConversationID int64
+		ActorID        int64
+		ActorName      string
+		Data           string
+		CreatedAt      time.Time
+	}
+	if err := s.read(ctx).Raw(q, args...).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	out := make([]inbox.Activity, len(rs))
+	for i, r := range rs {
+		out[i] = inbox.Activity{ID: r.ID, Queue: r.Queue, Kind: inbox.ActivityKind(r.Kind), ConversationID: r.ConversationID,
+			ActorID: r.ActorID, ActorName: r.ActorName, Data: decodeMap(r.Data), CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// EventsSince implements journal.Reader.
+func (s *Store) EventsSince(ctx context.Context, afterID int64, limit int) ([]inbox.Event, error) {
+	var rs []struct {
+		ID             int64
+		Kind           string
+		ConversationID int64
+		Queue, Status  string
+		Participants   string
+		Payload        string
+		CreatedAt      time.Time
+	}
+	if err := s.read(ctx).Raw(`SELECT id, kind, conversation_id, queue, status, participants, payload, created_at
+		FROM events WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	out := make([]inbox.Event, len(rs))
+	for i, r := range rs {
+		out[i] = inbox.Event{ID: r.ID, Kind: inbox.EventKind(r.Kind), ConversationID: r.ConversationID, Queue: r.Queue,
+			Status: inbox.Status(r.Status), Participants: splitIDs(r.Participants), Payload: []byte(r.Payload),
+			CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// LastEventID returns the newest event id (0: none).
+func (s *Store) LastEventID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	err := s.read(ctx).Raw(`SELECT MAX(id) FROM events`).Scan(&id).Error
+	return id.Int64, classify(err)
+}
+
+// Attachment implements journal.Reader: the attachment with its bytes (if
+// stored) and its conversation id.
+func (s *Store) Attachment(ctx context.Context, id int64) (*inbox.Attachment, int64, error) {
+	var rs []struct {
+		ID             int64
+		Name, MimeType string
+		Size           int64
+		ProviderRef    string
+		Data           []byte
+		ConversationID int64
+	}
+	if err := s.read(ctx).Raw(`SELECT a.id, a.name, a.mime_type, a.size, a.provider_ref, a.data, m.conversation_id
+		FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = ?`, id).Scan(&rs).Error; err != nil {
+		return nil, 0, classify(err)
+	}
+	if len(rs) == 0 {
+		return nil, 0, inbox.Errorf(inbox.ENotFound, "attachment not found")
+	}
+	r := rs[0]
+	return &inbox.Attachment{ID: r.ID, Name: r.Name, MIMEType: r.MimeType, Size: r.Size, ProviderRef: r.ProviderRef, Data: r.Data},
+		r.ConversationID, nil
+}
+
+var (
+	_ inbox.Store    = (*Store)(nil)
+	_ journal.Reader = (*Store)(nil)
+)

@@ -1,0 +1,329 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/inboxd/inboxd/inbox"
+)
+
+// tx implements inbox.Tx on one gorm transaction.
+type tx struct {
+	g *gorm.DB
+	s *Store
+	// readOnly: outside a transaction, where locking rows means nothing.
+	readOnly bool
+}
+
+// forUpdate locks selected rows on PostgreSQL; SQLite's single writer
+// already excludes other writers for the whole transaction.
+func (t *tx) forUpdate() string {
+	if t.s.dialect == Postgres && !t.readOnly {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func (t *tx) UpsertContact(ctx context.Context, channelID string, ci inbox.ContactInfo, now time.Time) (*inbox.Contact, error) {
+	var r contactRow
+	// DO UPDATE (never DO NOTHING) so that the row is locked until commit.
+	err := t.g.Raw(`INSERT INTO contacts (channel_id, external_id, name, username, email, phone, meta, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (channel_id, external_id) DO UPDATE SET
+		  name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE contacts.name END,
+		  username = CASE WHEN excluded.username <> '' THEN excluded.username ELSE contacts.username END,
+		  email = CASE WHEN excluded.email <> '' THEN excluded.email ELSE contacts.email END,
+		  phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE contacts.phone END,
+		  meta = CASE WHEN excluded.meta <> '' THEN excluded.meta ELSE contacts.meta END,
+		  updated_at = excluded.updated_at
+		RETURNING `+contactCols,
+		channelID, ci.ExternalID, ci.Name, ci.Username, ci.Email, ci.Phone, encodeMap(ci.Meta), now, now).Scan(&r).Error
+	if err != nil {
+		return nil, err
+	}
+	return r.domain(), nil
+}
+
+func (t *tx) Contact(ctx context.Context, id int64) (*inbox.Contact, error) {
+	var rs []contactRow
+	if err := t.g.Raw(`SELECT `+contactCols+` FROM contacts WHERE id = ?`, id).Scan(&rs).Error; err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
+		return nil, inbox.Errorf(inbox.ENotFound, "contact not found")
+	}
+	return rs[0].domain(), nil
+}
+
+func (t *tx) MessageByExternalID(ctx context.Context, channelID, externalID string) (*inbox.Message, error) {
+	return t.oneMessage(`m.channel_id = ? AND m.external_id = ?`, channelID, externalID)
+}
+
+func (t *tx) Message(ctx context.Context, id int64) (*inbox.Message, error) {
+	m, err := t.oneMessage(`m.id = ?`, id)
+	if err == nil && m == nil {
+		return nil, inbox.Errorf(inbox.ENotFound, "message not found")
+	}
+	return m, err
+}
+
+func (t *tx) oneMessage(where string, args ...any) (*inbox.Message, error) {
+	var rs []messageRow
+	if err := t.g.Raw(`SELECT `+messageCols+` FROM messages m WHERE `+where+` LIMIT 1`, args...).Scan(&rs).Error; err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	return rs[0].domain(), nil
+}
+
+func (t *tx) LatestConversation(ctx context.Context, contactID int64, threadKey string) (*inbox.Conversation, error) {
+	return t.findConversation(`SELECT id FROM conversations WHERE contact_id = ? AND thread_key = ? ORDER BY id DESC LIMIT 1`, contactID, threadKey)
+}
+
+func (t *tx) ConversationByReference(ctx context.Context, channelID string, refs []string) (*inbox.Conversation, error) {
+	if len(refs) > 100 {
+		refs = refs[len(refs)-100:] // the newest references matter most
+	}
+	return t.findConversation(`SELECT m.conversation_id FROM messages m WHERE m.channel_id = ?
+		AND (m.external_id IN ? OR m.provider_id IN ?) ORDER BY m.id DESC LIMIT 1`, channelID, refs, refs)
+}
+
+func (t *tx) ConversationByToken(ctx context.Context, channelID, token string) (*inbox.Conversation, error) {
+	return t.findConversation(`SELECT id FROM conversations WHERE channel_id = ? AND token = ?`, channelID, token)
+}
+
+func (t *tx) findConversation(q string, args ...any) (*inbox.Conversation, error) {
+	var ids []int64
+	if err := t.g.Raw(q, args...).Scan(&ids).Error; err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return t.Conversation(context.Background(), ids[0])
+}
+
+func (t *tx) Conversation(ctx context.Context, id int64) (*inbox.Conversation, error) {
+	var rs []conversationRow
+	if err := t.g.Raw(`SELECT `+conversationCols+` FROM conversations c WHERE c.id = ?`+t.forUpdate(), id).Scan(&rs).Error; err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
+		return nil, inbox.Errorf(inbox.ENotFound, "conversation not found")
+	}
+	c := rs[0].domain()
+	parts, err := participants(t.g, []int64{c.ID})
+	if err != nil {
+		return nil, err
+	}
+	c.Participants = parts[c.ID]
+	return c, nil
+}
+
+// participants loads the participants of several conversations in one
+// query, owner first, then by joining time.
+func participants(g *gorm.DB, convIDs []int64) (map[int64][]inbox.Participant, error) {
+	out := map[int64][]inbox.Participant{}
+	if len(convIDs) == 0 {
+		return out, nil
+	}
+	var rs []struct {
+		ConversationID int64
+		ID             int64
+		Name           string
+	}
+	err := g.Raw(`SELECT p.conversation_id, u.id, u.name FROM participants p
+		JOIN users u ON u.id = p.user_id JOIN conversations c ON c.id = p.conversation_id
+		WHERE p.conversation_id IN ? ORDER BY p.conversation_id, CASE WHEN c.owner_id = u.id THEN 0 ELSE 1 END, p.joined_at, u.id`,
+		convIDs).Scan(&rs).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		out[r.ConversationID] = append(out[r.ConversationID], inbox.Participant{ID: r.ID, Name: r.Name})
+	}
+	return out, nil
+}
+
+func (t *tx) CreateConversation(ctx context.Context, c *inbox.Conversation, threadKey string) error {
+	if err := t.g.Raw(`UPDATE counters SET value = value + 1 WHERE name = 'conversation' RETURNING value`).Scan(&c.Number).Error; err != nil {
+		return err
+	}
+	if c.Number == 0 {
+		return fmt.Errorf("conversation counter missing")
+	}
+	return t.g.Raw(`INSERT INTO conversations (number, token, channel_id, queue, contact_id, thread_key, title, subject,
+		status, owner_id, last_activity_at, last_message_at, last_inbound_at, preview, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.Number, c.Token, c.ChannelID, c.Queue, c.ContactID, threadKey, c.Title, c.Subject,
+		string(c.Status), c.OwnerID, c.CreatedAt, c.CreatedAt, c.CreatedAt, "", c.CreatedAt).Scan(&c.ID).Error
+}
+
+func (t *tx) UpdateConversation(ctx context.Context, c *inbox.Conversation) error {
+	return t.g.Exec(`UPDATE conversations SET status = ?, owner_id = ?, title = ?, last_activity_at = ?,
+		last_message_at = ?, last_inbound_at = ?, preview = ?, closed_at = ?,
+		last_inbound_id = (SELECT COALESCE(MAX(id), 0) FROM messages WHERE conversation_id = ? AND direction = 'in')
+		WHERE id = ?`,
+		string(c.Status), c.OwnerID, c.Title, c.LastActivityAt, c.LastMessageAt, c.LastInboundAt,
+		c.Preview, nullTime(c.ClosedAt), c.ID, c.ID).Error
+}
+
+func (t *tx) AddParticipant(ctx context.Context, convID int64, u *inbox.User, now time.Time) error {
+	return t.g.Exec(`INSERT INTO participants (conversation_id, user_id, joined_at) VALUES (?, ?, ?)
+		ON CONFLICT (conversation_id, user_id) DO NOTHING`, convID, u.ID, now).Error
+}
+
+func (t *tx) RemoveParticipant(ctx context.Context, convID, userID int64) error {
+	return t.g.Exec(`DELETE FROM participants WHERE conversation_id = ? AND user_id = ?`, convID, userID).Error
+}
+
+func (t *tx) AnyAvailable(ctx context.Context, ids []int64) (bool, error) {
+	if len(ids) == 0 {
+		return false, nil
+	}
+	var n int64
+	err := t.g.Raw(`SELECT COUNT(*) FROM users WHERE id IN ? AND presence IN ('online', 'invisible')`, ids).Scan(&n).Error
+	return n > 0, err
+}
+
+func (t *tx) InsertMessage(ctx context.Context, m *inbox.Message) error {
+	var ids []int64
+	err := t.g.Raw(`INSERT INTO messages (conversation_id, channel_id, direction, author_id, author_name, text, html,
+		external_id, provider_id, delivery, error, auto, meta, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id`,
+		m.ConversationID, m.ChannelID, string(m.Direction), m.AuthorID, m.AuthorName, m.Text, m.HTML,
+		nullString(m.ExternalID), nullString(m.ProviderID), string(m.Delivery), m.Error, m.Auto,
+		encodeMap(m.Meta), m.CreatedAt).Scan(&ids).Error
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		// A concurrent duplicate won: run again and find it.
+		return inbox.ErrRetryTx
+	}
+	m.ID = ids[0]
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		if a.Size == 0 {
+			a.Size = int64(len(a.Data))
+		}
+		var data any
+		if a.Data != nil {
+			data = a.Data
+		}
+		if err := t.g.Raw(`INSERT INTO attachments (message_id, name, mime_type, size, provider_ref, data)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.ID, a.Name, a.MIMEType, a.Size, a.ProviderRef, data).Scan(&a.ID).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) EditMessage(ctx context.Context, m *inbox.Message) error {
+	return t.g.Exec(`UPDATE messages SET text = ?, edited_at = ? WHERE id = ?`, m.Text, m.EditedAt, m.ID).Error
+}
+
+// deliveryRank orders delivery states so that a late "sent" never
+// overwrites "read".
+var deliveryRank = map[inbox.Delivery]int{
+	inbox.DeliveryPending: 0, inbox.DeliverySent: 1, inbox.DeliveryDelivered: 2, inbox.DeliveryRead: 3,
+}
+
+func (t *tx) SetDelivery(ctx context.Context, channelID, providerID string, d inbox.Delivery, errText string) (*inbox.Message, error) {
+	if providerID == "" {
+		return nil, nil
+	}
+	m, err := t.oneMessage(`m.channel_id = ? AND m.direction = 'out' AND m.provider_id = ?`, channelID, providerID)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	old, okOld := deliveryRank[m.Delivery]
+	switch {
+	case d == inbox.DeliveryFailed:
+		if okOld && old >= deliveryRank[inbox.DeliveryDelivered] {
+			return nil, nil
+		}
+	case !okOld || deliveryRank[d] <= old:
+		return nil, nil
+	}
+	m.Delivery, m.Error = d, errText
+	return m, t.g.Exec(`UPDATE messages SET delivery = ?, error = ? WHERE id = ?`, string(d), errText, m.ID).Error
+}
+
+func (t *tx) MarkSent(ctx context.Context, outboxID, messageID int64, providerID string) (*inbox.Message, error) {
+	if err := t.g.Exec(`UPDATE messages SET delivery = 'sent', provider_id = ?, error = '' WHERE id = ? AND delivery = 'pending'`,
+		nullString(providerID), messageID).Error; err != nil {
+		return nil, err
+	}
+	if err := t.g.Exec(`DELETE FROM outbox WHERE id = ?`, outboxID).Error; err != nil {
+		return nil, err
+	}
+	return t.Message(ctx, messageID)
+}
+
+func (t *tx) MarkFailed(ctx context.Context, outboxID, messageID int64, errText string) (*inbox.Message, error) {
+	if err := t.g.Exec(`UPDATE messages SET delivery = 'failed', error = ? WHERE id = ? AND delivery = 'pending'`,
+		errText, messageID).Error; err != nil {
+		return nil, err
+	}
+	if err := t.g.Exec(`DELETE FROM outbox WHERE id = ?`, outboxID).Error; err != nil {
+		return nil, err
+	}
+	return t.Message(ctx, messageID)
+}
+
+func (t *tx) Reschedule(ctx context.Context, outboxID int64, due time.Time, errText string) error {
+	return t.g.Exec(`UPDATE outbox SET next_attempt_at = ?, locked_until = NULL, last_error = ? WHERE id = ?`,
+		due, errText, outboxID).Error
+}
+
+func (t *tx) Enqueue(ctx context.Context, m *inbox.Message, due time.Time) error {
+	return t.g.Exec(`INSERT INTO outbox (message_id, conversation_id, channel_id, attempts, next_attempt_at, created_at)
+		VALUES (?, ?, ?, 0, ?, ?)`, m.ID, m.ConversationID, m.ChannelID, due, due).Error
+}
+
+func (t *tx) RetryMessage(ctx context.Context, m *inbox.Message, due time.Time) error {
+	if err := t.g.Exec(`UPDATE messages SET delivery = 'pending', error = '' WHERE id = ?`, m.ID).Error; err != nil {
+		return err
+	}
+	return t.Enqueue(ctx, m, due)
+}
+
+func (t *tx) InsertActivity(ctx context.Context, a *inbox.Activity) error {
+	return t.g.Raw(`INSERT INTO activities (queue, kind, conversation_id, actor_id, actor_name, data, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.Queue, string(a.Kind), a.ConversationID, a.ActorID,
+		a.ActorName, encodeMap(a.Data), a.CreatedAt).Scan(&a.ID).Error
+}
+
+func (t *tx) InsertEvents(ctx context.Context, evs []inbox.Event) error {
+	for i := range evs {
+		e := &evs[i]
+		if err := t.g.Raw(`INSERT INTO events (kind, conversation_id, queue, status, participants, payload, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, string(e.Kind), e.ConversationID, e.Queue, string(e.Status),
+			joinIDs(e.Participants), string(e.Payload), e.CreatedAt).Scan(&e.ID).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) SaveCursor(ctx context.Context, c inbox.Cursor) error {
+	return t.g.Exec(`INSERT INTO cursors (channel_id, key, value, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (channel_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		c.ChannelID, c.Key, c.Value, time.Now().UTC()).Error
+}
+
+func (t *tx) Cursor(ctx context.Context, channelID, key string) (string, error) {
+	var vs []string
+	err := t.g.Raw(`SELECT value FROM cursors WHERE channel_id = ? AND key = ?`, channelID, key).Scan(&vs).Error
+	if err != nil || len(vs) == 0 {
+		return "", err
+	}
+	return vs[0], nil
+}

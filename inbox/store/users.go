@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/inboxd/inboxd/inbox"
+)
+
+type userRow struct {
+	ID            int64
+	Email         string
+	Name          string
+	Role          string
+	PasswordHash  string
+	Presence      string
+	Queues        string
+	Notifications string
+	CreatedAt     time.Time
+	LastSeenAt    sql.NullTime
+}
+
+const userCols = `u.id, u.email, u.name, u.role, u.password_hash, u.presence, u.queues, u.notifications, u.created_at, u.last_seen_at`
+
+func (r *userRow) domain() *inbox.User {
+	u := &inbox.User{ID: r.ID, Email: r.Email, Name: r.Name, Role: inbox.Role(r.Role),
+		Presence: inbox.Presence(r.Presence), CreatedAt: r.CreatedAt.UTC()}
+	if r.Queues != "" {
+		u.Queues = strings.Split(r.Queues, ",")
+	}
+	return u
+}
+
+// Credentials is a user with its password hash, for login.
+type Credentials struct {
+	User         *inbox.User
+	PasswordHash string
+}
+
+// CreateUser stores a new user; EConflict when the email is taken.
+func (s *Store) CreateUser(ctx context.Context, u *inbox.User, passwordHash string) error {
+	run := func(itx inbox.Tx) error {
+		g := itx.(*tx).g
+		var n int64
+		if err := g.Raw(`SELECT COUNT(*) FROM users WHERE email = ?`, u.Email).Scan(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return inbox.Errorf(inbox.EConflict, "a user with this email exists")
+		}
+		if u.Presence == "" {
+			u.Presence = inbox.PresenceOffline
+		}
+		return g.Raw(`INSERT INTO users (email, name, role, password_hash, presence, queues, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, u.Email, u.Name, string(u.Role), passwordHash,
+			string(u.Presence), strings.Join(u.Queues, ","), u.CreatedAt).Scan(&u.ID).Error
+	}
+	err := s.InTx(ctx, run)
+	if err == inbox.ErrRetryTx { // two creations raced on the unique email
+		return inbox.Errorf(inbox.EConflict, "a user with this email exists")
+	}
+	return err
+}
+
+// CountUsers returns how many users have the role ("" for all).
+func (s *Store) CountUsers(ctx context.Context, role inbox.Role) (int64, error) {
+	var n int64
+	q := s.read(ctx)
+	var err error
+	if role == "" {
+		err = q.Raw(`SELECT COUNT(*) FROM users`).Scan(&n).Error
+	} else {
+		err = q.Raw(`SELECT COUNT(*) FROM users WHERE role = ?`, string(role)).Scan(&n).Error
+	}
+	return n, classify(err)
+}
+
+// CredentialsByEmail returns the user and hash for login, nil when none.
+func (s *Store) CredentialsByEmail(ctx context.Context, email string) (*Credentials, error) {
+	var rs []userRow
+	if err := s.read(ctx).Raw(`SELECT `+userCols+` FROM users u WHERE u.email = ?`, email).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	return &Credentials{User: rs[0].domain(), PasswordHash: rs[0].PasswordHash}, nil
+}
+
+// User returns a user by id.
+func (s *Store) User(ctx context.Context, id int64) (*inbox.User, error) {
+	var rs []userRow
+	if err := s.read(ctx).Raw(`SELECT `+userCols+` FROM users u WHERE u.id = ?`, id).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	if len(rs) == 0 {
+		return nil, inbox.Errorf(inbox.ENotFound, "user not found")
+	}
+	return rs[0].domain(), nil
+}
+
+// Token kinds.
+const (
+	TokenSession = "session"
+	TokenAPI     = "api"
+)
+
+// CreateToken stores a token's hash.
+func (s *Store) CreateToken(ctx context.Context, userID int64, hash, kind, name string, now, expires time.Time) error {
+	return s.InTx(ctx, func(itx inbox.Tx) error {
+		return itx.(*tx).g.Exec(`INSERT INTO tokens (user_id, hash, kind, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			userID, hash, kind, name, now, nullTime(expires)).Error
+	})
+}
+
+// UserByToken returns the user a live token belongs to, nil when the token
+// is unknown or expired. last_used_at and last_seen_at are refreshed at
+// most once a minute, to keep reads cheap.
+func (s *Store) UserByToken(ctx context.Context, hash string, now time.Time) (*inbox.User, string, error) {
+	var rs []struct {
+		userRow
+		Kind       string
+		ExpiresAt  sql.NullTime
+		LastUsedAt sql.NullTime
+		TokenID    int64
+	}
+	err := s.read(ctx).Raw(`SELECT `+userCols+`, t.kind, t.expires_at, t.last_used_at, t.id AS token_id
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash).Scan(&rs).Error
+	if err != nil {
+		return nil, "", classify(err)
+	}
+	if len(rs) == 0 || (rs[0].ExpiresAt.Valid && !rs[0].ExpiresAt.Time.After(now)) {
+		return nil, "", nil
+	}
+	r := rs[0]
+	if !r.LastUsedAt.Valid || now.Sub(r.LastUsedAt.Time) > time.Minute {
+		_ = s.InTx(ctx, func(itx inbox.Tx) error {
+			g := itx.(*tx).g
+			if err := g.Exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, now, r.TokenID).Error; err != nil {
+				return err
+			}
+			return g.Exec(`UPDATE users SET last_seen_at = ? WHERE id = ?`, now, r.ID).Error
+		})
+	}
+	return r.userRow.domain(), r.Kind, nil
+}
+
+// DeleteToken removes a token (logout).
+func (s *Store) DeleteToken(ctx context.Context, hash string) error {
+	return s.InTx(ctx, func(itx inbox.Tx) error {
+		return itx.(*tx).g.Exec(`DELETE FROM tokens WHERE hash = ?`, hash).Error
+	})
+}
+
+// SetPresence changes a user's presence.
+func (s *Store) SetPresence(ctx context.Context, userID int64, p inbox.Presence) error {
+	return s.InTx(ctx, func(itx inbox.Tx) error {
+		return itx.(*tx).g.Exec(`UPDATE users SET presence = ? WHERE id = ?`, string(p), userID).Error
+	})
+}
