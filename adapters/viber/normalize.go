@@ -110,6 +110,7 @@ func Normalize(channelID string, body []byte, now time.Time) (Normalized, error)
 	if err := json.Unmarshal(body, &cb); err != nil {
 		return Normalized{}, malformed("%v", err)
 	}
+	cb.stripNUL()
 	if cb.Event == "" {
 		return Normalized{}, malformed("event is missing")
 	}
@@ -166,7 +167,8 @@ func parseToken(n json.Number) (string, error) {
 // unreadable (the time of arrival is then the best we know).
 func parseTimestamp(n json.Number, fallback time.Time) time.Time {
 	ms, err := strconv.ParseInt(string(n), 10, 64)
-	if err != nil || ms <= 0 || ms > 1<<53 {
+	// Beyond year 9999 a time has no RFC 3339 form: treat it as unreadable.
+	if err != nil || ms <= 0 || ms >= 253402300800000 {
 		return fallback
 	}
 	return time.UnixMilli(ms).UTC()
@@ -327,4 +329,28 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// stripNUL removes NUL characters, which JSON allows (\u0000) but
+// PostgreSQL's text refuses: left in, storing the callback would fail on
+// every retry. It runs before anything reads the strings, so that the
+// fallbacks see what will be stored.
+func (cb *callback) stripNUL() {
+	fields := []*string{&cb.Event, &cb.UserID, &cb.Desc}
+	for _, u := range []*user{cb.Sender, cb.User} {
+		if u != nil {
+			fields = append(fields, &u.ID, &u.Name, &u.Avatar, &u.Country, &u.Language)
+		}
+	}
+	if m := cb.Message; m != nil {
+		fields = append(fields, &m.Type, &m.Text, &m.Media, &m.Thumbnail, &m.FileName, &m.TrackingData)
+		if c := m.Contact; c != nil {
+			fields = append(fields, &c.Name, &c.PhoneNumber, &c.Avatar)
+		}
+	}
+	for _, f := range fields {
+		if strings.IndexByte(*f, 0) >= 0 {
+			*f = strings.ReplaceAll(*f, "\x00", "")
+		}
+	}
 }

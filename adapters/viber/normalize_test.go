@@ -217,6 +217,24 @@ func TestNormalizeFallbacks(t *testing.T) {
 	}
 }
 
+// NUL is valid JSON but no store keeps it: it goes before the fallbacks
+// are chosen, so a text of NULs still reads as something.
+func TestNormalizeStripsNUL(t *testing.T) {
+	n, err := Normalize("vb", []byte(`{"event":"message","message_token":9,"timestamp":253402300800000,
+		"sender":{"id":"u\u0000","name":"Jo\u0000hn"},"message":{"type":"text","text":"\u0000\u0000"}}`), fixtureNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := n.Inbound
+	if in.Contact.ExternalID != "u" || in.Contact.Name != "John" || in.Title != "John" || in.Text != "[empty message]" {
+		t.Errorf("inbound = %+v", in)
+	}
+	// A timestamp past year 9999 has no RFC 3339 form: the arrival time.
+	if !in.SentAt.Equal(fixtureNow) {
+		t.Errorf("sent at = %v", in.SentAt)
+	}
+}
+
 func FuzzNormalize(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.json")
 	for _, file := range files {
@@ -250,7 +268,12 @@ func FuzzNormalize(f *testing.F) {
 			if in.Contact.ExternalID == "" || in.Text == "" || in.Title == "" {
 				t.Fatalf("incomplete inbound %+v", in)
 			}
-			if in.SentAt.IsZero() {
+			for _, s := range []string{in.Text, in.Title, in.Contact.ExternalID, in.Contact.Name} {
+				if strings.IndexByte(s, 0) >= 0 {
+					t.Fatalf("NUL in %q", s)
+				}
+			}
+			if in.SentAt.IsZero() || in.SentAt.Year() > 9999 {
 				t.Fatal("no time")
 			}
 			// The journal may refuse it (too long an id), but only as

@@ -88,7 +88,6 @@ func checkHTTPURL(s string) error {
 // `inboxd channels register`.
 type Channel struct {
 	id      string
-	name    string
 	cfg     Config
 	ingest  inbox.Ingester
 	log     *slog.Logger
@@ -122,7 +121,6 @@ func newChannel(cfg adapters.Config, deps adapters.Deps) (*Channel, error) {
 	}
 	ch := &Channel{
 		id:      cfg.ID,
-		name:    cfg.Name,
 		cfg:     c,
 		ingest:  deps.Ingest,
 		log:     deps.Logger,
