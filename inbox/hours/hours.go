@@ -18,6 +18,10 @@ type Config struct {
 	Timezone string `yaml:"timezone" json:"timezone"`
 	// Open and Close are 5-field cron expressions (robfig/cron v3:
 	// minute hour day-of-month month day-of-week). Both empty: always open.
+	// As in robfig/cron, a time that does not exist on a DST day (03:30 in
+	// Europe/Helsinki on the last Sunday of March) does not fire that day,
+	// and one that occurs twice fires once; hours outside 03:00–04:00 local
+	// are unaffected in the EU.
 	Open  string `yaml:"open" json:"open"`
 	Close string `yaml:"close" json:"close"`
 	// Holidays are local dates (YYYY-MM-DD) closed all day.
