@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -142,9 +143,19 @@ func (c *Channel) loadOffset(ctx context.Context, up *upstream) (int, error) {
 	}
 }
 
+// polled is one update of a getUpdates answer. Err is set when its
+// payload does not fit the library's types (a field Telegram added or
+// changed): such an update is dropped, not allowed to block the ones
+// after it.
+type polled struct {
+	ID     int
+	Update tgbotapi.Update
+	Err    error
+}
+
 // getUpdates long-polls for updates from offset on. Asking for offset
 // confirms, at Telegram, every update below it.
-func (c *Channel) getUpdates(ctx context.Context, offset int) ([]tgbotapi.Update, error) {
+func (c *Channel) getUpdates(ctx context.Context, offset int) ([]polled, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.cfg.PollTimeout)*time.Second+callTimeout)
 	defer cancel()
 	params := map[string]any{
@@ -155,21 +166,40 @@ func (c *Channel) getUpdates(ctx context.Context, offset int) ([]tgbotapi.Update
 	if offset > 0 {
 		params["offset"] = offset
 	}
-	var updates []tgbotapi.Update
-	err := c.call(ctx, "getUpdates", params, &updates)
-	return updates, err
+	var raws []json.RawMessage
+	if err := c.call(ctx, "getUpdates", params, &raws); err != nil {
+		return nil, err
+	}
+	out := make([]polled, 0, len(raws))
+	for _, raw := range raws {
+		var id struct {
+			UpdateID *int `json:"update_id"`
+		}
+		if err := json.Unmarshal(raw, &id); err != nil || id.UpdateID == nil {
+			return nil, fmt.Errorf("telegram getUpdates: an update without update_id")
+		}
+		p := polled{ID: *id.UpdateID}
+		p.Err = json.Unmarshal(raw, &p.Update)
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // commit journals a batch and, in the same transaction, the offset past
 // it; it returns that offset. Updates inboxd does not keep still move the
 // offset, so that they are confirmed and not fetched again.
-func (c *Channel) commit(ctx context.Context, updates []tgbotapi.Update, offset int) (int, error) {
+func (c *Channel) commit(ctx context.Context, updates []polled, offset int) (int, error) {
 	next := offset
 	ins := make([]inbox.Inbound, 0, len(updates))
-	for _, u := range updates {
-		if u.UpdateID >= next {
-			next = u.UpdateID + 1
+	for _, p := range updates {
+		if p.ID >= next {
+			next = p.ID + 1
 		}
+		if p.Err != nil {
+			c.log.Warn("telegram: unreadable update dropped", "update_id", p.ID, "err", p.Err)
+			continue
+		}
+		u := p.Update
 		in, ok := Normalize(c.id, u, c.cfg.Groups)
 		if !ok {
 			c.log.Debug("telegram: update dropped", "update_id", u.UpdateID, "update_kind", updateKind(u))

@@ -365,3 +365,23 @@ func TestPollRejectedTokenIsReported(t *testing.T) {
 		t.Error("the token appears in the logs")
 	}
 }
+
+// An update the library's types cannot hold (a field whose type changed)
+// is dropped and confirmed; it does not block the updates after it.
+func TestPollUnreadableUpdateDoesNotBlock(t *testing.T) {
+	fake := newFakeBot(t)
+	fake.push(textUpdate(40, 1, "before"),
+		[]byte(`{"update_id":41,"message":{"message_id":"two","chat":{"id":111,"type":"private"},"text":"?"}}`),
+		textUpdate(42, 3, "after"))
+	ing := inboxtest.NewIngester()
+	env := newTestChannel(t, fake, ing, nil)
+	stop := run(t, env.ch)
+	waitFor(t, "the offset past all three", func() bool { return cursor(t, ing) == "43" })
+	stop()
+	if got := externalIDs(ing.Stored()); strings.Join(got, ",") != "111:1,111:3" {
+		t.Errorf("stored %v", got)
+	}
+	if !strings.Contains(env.logs.String(), "unreadable update dropped") {
+		t.Error("the dropped update is not logged")
+	}
+}
