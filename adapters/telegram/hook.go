@@ -13,6 +13,9 @@ import (
 	"github.com/inboxd/inboxd/inbox"
 )
 
+// errNoWebhook is Health's answer until setWebhook succeeds.
+var errNoWebhook = errors.New("telegram: webhook not registered yet")
+
 // secretHeader carries setWebhook's secret_token on every webhook request.
 const secretHeader = "X-Telegram-Bot-Api-Secret-Token"
 

@@ -22,6 +22,9 @@ const (
 	maxChatLimiters = 10000
 	// maxPartialSends bounds the memory of half-sent split replies.
 	maxPartialSends = 1000
+	// groupIntervalFactor stretches the per-chat interval for groups:
+	// 3 s, i.e. 20 messages a minute.
+	groupIntervalFactor = 3
 )
 
 // Send delivers a reply with sendMessage, split into several messages when
@@ -87,8 +90,8 @@ func sendError(err error) error {
 	return providerhttp.Classify(status, nil, e.Description)
 }
 
-// waitTurn waits for the chat's limit (about one message a second) and
-// the bot's (30 a second).
+// waitTurn waits for the chat's limit (about one message a second, 20 a
+// minute in a group) and the bot's (30 a second).
 func (c *Channel) waitTurn(ctx context.Context, chat string) error {
 	if err := c.chatLimiter(chat).Wait(ctx); err != nil {
 		return err
@@ -109,7 +112,13 @@ func (c *Channel) chatLimiter(chat string) *rate.Limiter {
 			}
 		}
 	}
-	l := rate.NewLimiter(rate.Every(c.chatInterval), 1)
+	interval := c.chatInterval
+	if strings.HasPrefix(chat, "-") {
+		// Group chat ids are negative; Telegram allows a bot at most 20
+		// messages a minute in one group.
+		interval *= groupIntervalFactor
+	}
+	l := rate.NewLimiter(rate.Every(interval), 1)
 	c.chats[chat] = l
 	return l
 }

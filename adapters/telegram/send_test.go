@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/time/rate"
+
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/inboxtest"
 )
@@ -254,6 +256,9 @@ func TestSendRateLimits(t *testing.T) {
 	var se *inbox.SendError
 	if err == nil || (errors.As(err, &se) && se.Permanent) {
 		t.Errorf("err = %v, want a temporary error", err)
+	}
+	if got, want := env.ch.chatLimiter("-100123").Limit(), rate.Every(3*env.ch.chatInterval); got != want {
+		t.Errorf("group limit = %v/s, want %v/s (20 a minute at the default interval)", got, want)
 	}
 	if l := env.ch.global.Limit(); l != globalPerSecond {
 		t.Errorf("global limit = %v/s, want %d/s", l, globalPerSecond)
