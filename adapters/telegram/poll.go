@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -67,6 +66,9 @@ func (c *Channel) runPolling(ctx context.Context) error {
 	if err != nil {
 		return nil // ctx done
 	}
+	// Store failures back off on their own: a successful getUpdates
+	// between two failed commits must not reset their wait.
+	storeWait := backoff{min: c.backoffMin, max: c.backoffMax}
 	for {
 		updates, err := c.getUpdates(ctx, offset)
 		if err != nil {
@@ -89,14 +91,15 @@ func (c *Channel) runPolling(ctx context.Context) error {
 			}
 			// Not confirmed upstream: the next getUpdates with the same
 			// offset returns the same updates.
-			c.log.Error("telegram: storing updates failed, will fetch them again",
-				"err", err, "updates", len(updates), "offset", offset)
-			if !sleep(ctx, up.backoff.next()) {
+			wait := storeWait.next()
+			up.logf("store", "telegram: storing updates failed, will fetch them again",
+				"err", err, "updates", len(updates), "offset", offset, "retry_in", wait.String())
+			if !sleep(ctx, wait) {
 				return nil
 			}
 			continue
 		}
-		up.backoff.reset()
+		storeWait.reset()
 		offset = next
 	}
 }
@@ -135,8 +138,9 @@ func (c *Channel) loadOffset(ctx context.Context, up *upstream) (int, error) {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		c.log.Error("telegram: reading the saved offset failed", "err", err)
-		if !sleep(ctx, up.backoff.next()) {
+		wait := up.backoff.next()
+		up.logf("store", "telegram: reading the saved offset failed", "err", err, "retry_in", wait.String())
+		if !sleep(ctx, wait) {
 			return 0, ctx.Err()
 		}
 	}
@@ -280,12 +284,11 @@ func updateKind(u tgbotapi.Update) string {
 }
 
 // upstream tracks failures of calls to Telegram: backoff, health and
-// rate-limited logging.
+// rate-limited logging. It belongs to the one goroutine that runs Run.
 type upstream struct {
 	c        *Channel
 	backoff  backoff
 	failures int
-	logMu    sync.Mutex
 	lastLog  map[string]time.Time
 	quiet    map[string]int // repeats not logged since the last line
 }
@@ -332,28 +335,21 @@ func (u *upstream) ok() {
 	u.failures = 0
 	u.backoff.reset()
 	u.c.health.set(nil)
-	u.logMu.Lock()
-	clear(u.lastLog)
-	clear(u.quiet)
-	u.logMu.Unlock()
 }
 
 // logf logs at most once per logEvery for each class of problem, with the
 // number of repeats it kept quiet, so that a lasting conflict is one line
 // a minute, not one per retry.
 func (u *upstream) logf(class, msg string, args ...any) {
-	u.logMu.Lock()
 	now := u.c.clock.Now()
 	last, seen := u.lastLog[class]
 	if seen && now.Sub(last) < logEvery {
 		u.quiet[class]++
-		u.logMu.Unlock()
 		return
 	}
 	quiet := u.quiet[class]
 	u.lastLog[class] = now
 	u.quiet[class] = 0
-	u.logMu.Unlock()
 	u.c.log.Error(msg, append(args, "problem", class, "repeats_not_logged", quiet)...)
 }
 
