@@ -13,7 +13,7 @@ var (
 	// "On Mon, 3 Mar 2025 at 10:02, Jane <jane@example.com> wrote:" and
 	// its translations; Gmail wraps long ones over two lines, so the
 	// pattern is matched against a line joined with the next one.
-	attributionRe = regexp.MustCompile(`(?i)^(on|am|le|el|op|il|em|den|dne)\s.{4,}\b(wrote|schrieb|a écrit|escribió|schreef|ha scritto|escreveu|skrev|napsal)\s*:\s*$`)
+	attributionRe = regexp.MustCompile(`(?i)^(on|am|le|el|op|il|em|den|dne)\s.{4,}\b(wrote|schrieb|a écrit|escribió|schreef|ha scritto|escreveu|skrev|napsal)\b.*:\s*$`)
 	// Russian clients: "3 марта 2025 г., в 10:02, Иван <ivan@example.ru> написал(а):"
 	// and "10.03.2025 10:02, Иван пишет:".
 	attributionRuRe = regexp.MustCompile(`(?i)^.{4,}(написал|написала|написал\(а\)|пишет)\s*:\s*$`)
@@ -84,14 +84,11 @@ func isQuoteStart(lines []string, i int) bool {
 	if originalMessageRe.MatchString(l) {
 		return true
 	}
-	if attributionRe.MatchString(l) || attributionRuRe.MatchString(l) {
+	if isAttribution(l) {
 		return true
 	}
-	if i+1 < len(lines) {
-		joined := l + " " + strings.TrimSpace(lines[i+1])
-		if (attributionRe.MatchString(joined) || attributionRuRe.MatchString(joined)) && len(l) < 200 {
-			return true
-		}
+	if i+1 < len(lines) && len(l) < 200 && isAttribution(l+" "+strings.TrimSpace(lines[i+1])) {
+		return true
 	}
 	if underscoreRuleRe.MatchString(l) && i+1 < len(lines) && outlookFromRe.MatchString(strings.TrimSpace(lines[i+1])) {
 		return true
@@ -104,6 +101,15 @@ func isQuoteStart(lines []string, i int) bool {
 		}
 	}
 	return false
+}
+
+// isAttribution matches "On <date>, <who> wrote:" lines; the date's
+// digits tell them from a sentence that happens to say "wrote:".
+func isAttribution(l string) bool {
+	if !strings.ContainsAny(l, "0123456789") {
+		return false
+	}
+	return attributionRe.MatchString(l) || attributionRuRe.MatchString(l)
 }
 
 // cutSignature drops everything from the "-- " separator (RFC 3676), or a
