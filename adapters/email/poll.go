@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -54,6 +55,8 @@ type poller struct {
 
 	mu      sync.Mutex
 	lastErr error
+	// idled records that a session waited in IDLE (tests check the mode).
+	idled atomic.Bool
 }
 
 func newPoller(channelID string, cfg Config, ing inbox.Ingester, log *slog.Logger) *poller {
@@ -76,6 +79,8 @@ func (p *poller) health() error {
 	defer p.mu.Unlock()
 	return p.lastErr
 }
+
+func (p *poller) sawIdle() bool { return p.idled.Load() }
 
 func (p *poller) setHealth(err error) {
 	p.mu.Lock()
@@ -158,6 +163,7 @@ func (p *poller) idle(ctx context.Context, c *imapclient.Client, newMail <-chan 
 	if err != nil {
 		return fmt.Errorf("imap idle: %w", err)
 	}
+	p.idled.Store(true)
 	t := time.NewTimer(p.idleRestart)
 	defer t.Stop()
 	select {
