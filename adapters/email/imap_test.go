@@ -59,18 +59,31 @@ func TestIMAPIdleIngestsAppendedMail(t *testing.T) {
 	eventually(t, "the mail appended during IDLE", func() bool { return len(ing.Stored()) == 3 })
 	stop()
 
+	// A mail over the size limit is stored by its header, with a note.
+	ch.poller.maxMessage = 4000
+	d.appendMail(t, simpleMail("big@example.com", "Jane <jane@example.com>", "Huge", strings.Repeat("0123456789\n", 500)))
+	stop = running(t, ch.Run)
+	eventually(t, "the big mail", func() bool { return len(ing.Stored()) == 4 })
+	stop()
+	big := ing.Stored()[3]
+	if big.ExternalID != "big@example.com" || big.Subject != "Huge" || !strings.Contains(big.Text, "only its header") ||
+		!strings.Contains(big.Meta[MetaParseError], "too large") || strings.Contains(string(big.Attachments[0].Data), "0123456789") {
+		t.Errorf("big mail: id %q subject %q text %q meta %v", big.ExternalID, big.Subject, big.Text, big.Meta)
+	}
+
 	got := ing.Stored()
-	if ids := storedIDs(externalIDs(got)); ids != "m1@example.com,m2@example.com,m3@example.com" {
+	if ids := storedIDs(externalIDs(got)); ids != "m1@example.com,m2@example.com,m3@example.com,big@example.com" {
 		t.Errorf("stored %s", ids)
 	}
 	if got[0].Title != "Jane: First" || got[0].Text != "one" || got[0].Contact.ExternalID != "jane@example.com" {
 		t.Errorf("first inbound %+v", got[0])
 	}
+	got = got[:3]
 	if got[2].Meta["imap_uid"] != "3" {
 		t.Errorf("imap_uid = %q", got[2].Meta["imap_uid"])
 	}
 	cur, _ := ing.Cursor(context.Background(), "mail", "imap:INBOX")
-	if want := fmt.Sprintf("%d:3", d.uidValidity(t)); cur != want {
+	if want := fmt.Sprintf("%d:4", d.uidValidity(t)); cur != want {
 		t.Errorf("cursor = %q, want %q", cur, want)
 	}
 	if err := ch.Health(); err != nil {

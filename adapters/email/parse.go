@@ -140,7 +140,7 @@ func Parse(channelID string, raw []byte, opts ParseOptions) (out Parsed) {
 		in.Meta[MetaAutoReason] = reason
 	}
 	if len(notes) > 0 {
-		in.Meta[MetaParseError] = clean(strings.Join(notes, "; "))
+		addNote(in.Meta, clean(strings.Join(notes, "; ")))
 	}
 	finish(&in)
 	return Parsed{Inbound: in, Bounce: bounce}
@@ -182,7 +182,7 @@ func parseFallback(channelID string, raw []byte, opts ParseOptions, reason strin
 		in.Auto = true
 		in.Meta[MetaAutoReason] = r
 	}
-	in.Meta[MetaParseError] = clean(reason)
+	addNote(in.Meta, clean(reason))
 	finish(&in)
 	return Parsed{Inbound: in}
 }
@@ -192,7 +192,7 @@ func baseInbound(channelID string, raw []byte, h func(string) string, opts Parse
 	in := inbox.Inbound{ChannelID: channelID, Meta: map[string]string{}}
 	in.ExternalID = messageID(h("Message-Id"), raw, in.Meta)
 	in.References = references(h("In-Reply-To"), h("References"), in.ExternalID)
-	in.Subject = oneLine(clean(h("Subject")))
+	in.Subject = truncate(oneLine(clean(h("Subject"))), 1000)
 	in.ThreadToken = threadToken([]string{h("To"), h("Cc"), h("Delivered-To"), h("X-Original-To"), h("Envelope-To")}, opts.ReplyDomain)
 	in.SentAt = parseDate(h("Date"))
 	return in
@@ -285,13 +285,13 @@ func contactFrom(from, sender, returnPath string, meta map[string]string) inbox.
 		if len(addr) > inbox.MaxExternalIDBytes {
 			continue
 		}
-		c := inbox.ContactInfo{ExternalID: addr, Email: addr, Name: name}
+		c := inbox.ContactInfo{ExternalID: addr, Email: addr, Name: truncate(name, 200)}
 		if c.Name == "" {
 			c.Name = addr
 		}
 		return c
 	}
-	meta[MetaParseError] = "no sender address"
+	addNote(meta, "no sender address")
 	return inbox.ContactInfo{ExternalID: "unknown-sender@inboxd.invalid", Name: "Unknown sender"}
 }
 
@@ -331,6 +331,14 @@ func title(c inbox.ContactInfo, subject string) string {
 		return truncate(who, 200)
 	}
 	return truncate(who+": "+subject, 200)
+}
+
+// addNote appends to Meta["parse_error"].
+func addNote(meta map[string]string, note string) {
+	if old := meta[MetaParseError]; old != "" {
+		note = old + "; " + note
+	}
+	meta[MetaParseError] = truncate(note, 1000)
 }
 
 func setText(in *inbox.Inbound, text string) {

@@ -49,6 +49,7 @@ type poller struct {
 	key       string
 
 	batchSize   int
+	maxMessage  int64 // bigger mails are stored by their header only
 	idleRestart time.Duration
 	backoffMin  time.Duration
 	backoffMax  time.Duration
@@ -68,6 +69,7 @@ func newPoller(channelID string, cfg Config, ing inbox.Ingester, log *slog.Logge
 		log:         log,
 		key:         "imap:" + cfg.IMAP.Mailbox,
 		batchSize:   defaultBatchSize,
+		maxMessage:  maxMessageBytes,
 		idleRestart: defaultIdleRestart,
 		backoffMin:  backoffMin,
 		backoffMax:  backoffMax,
@@ -246,8 +248,8 @@ func (p *poller) fetchNew(ctx context.Context, c *imapclient.Client, validity ui
 	}
 	for len(uids) > 0 {
 		n, size := 0, int64(0)
-		for n < len(uids) && n < p.batchSize && (n == 0 || size+min(uids[n].size, maxMessageBytes) <= batchBytes) {
-			size += min(uids[n].size, maxMessageBytes)
+		for n < len(uids) && n < p.batchSize && (n == 0 || size+min(uids[n].size, p.maxMessage) <= batchBytes) {
+			size += min(uids[n].size, p.maxMessage)
 			n++
 		}
 		if err := p.fetchBatch(ctx, c, validity, uids[:n]); err != nil {
@@ -265,7 +267,7 @@ func (p *poller) fetchBatch(ctx context.Context, c *imapclient.Client, validity 
 	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
 	var small, big imap.UIDSet
 	for _, u := range batch {
-		if u.size > maxMessageBytes {
+		if u.size > p.maxMessage {
 			big.AddNum(u.uid)
 		} else {
 			small.AddNum(u.uid)
@@ -299,8 +301,11 @@ func (p *poller) fetchBatch(ctx context.Context, c *imapclient.Client, validity 
 	)
 	for _, u := range batch {
 		raw, ok := raws[u.uid]
-		if !ok {
-			continue // expunged since it was listed
+		if !ok || len(raw) == 0 {
+			// Expunged since it was listed (or the server sent nothing,
+			// which would make every such mail the same made-up id).
+			p.log.Warn("imap message vanished before it was fetched", "uid", u.uid)
+			continue
 		}
 		parsed := Parse(p.channelID, raw, p.opts)
 		in := parsed.Inbound
@@ -309,7 +314,7 @@ func (p *poller) fetchBatch(ctx context.Context, c *imapclient.Client, validity 
 			if in.Meta == nil {
 				in.Meta = map[string]string{}
 			}
-			in.Meta[MetaParseError] = "message too large"
+			addNote(in.Meta, "message too large")
 		}
 		if in.Meta == nil {
 			in.Meta = map[string]string{}
