@@ -1,0 +1,120 @@
+package journal
+
+import (
+	"context"
+	"sync"
+
+	"github.com/inboxd/inboxd/inbox"
+)
+
+// SubscriberBuffer is how many events a subscriber may lag behind before
+// it is disconnected (it reconnects with Last-Event-ID and replays).
+const SubscriberBuffer = 512
+
+// Hub fans committed events out to live subscribers. Publish never blocks:
+// a subscriber whose buffer is full is dropped, so one slow client cannot
+// hold up the writers or the others.
+type Hub struct {
+	mu   sync.RWMutex
+	subs map[*Subscription]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
+
+// Subscription receives the events its filter accepts. C is closed when
+// the subscription ends (Close, or dropped for lagging: Dropped is then
+// true).
+type Subscription struct {
+	C       chan inbox.Event
+	filter  func(*inbox.Event) bool
+	hub     *Hub
+	once    sync.Once
+	dropped bool
+}
+
+// Subscribe registers a subscriber; filter decides per event.
+func (h *Hub) Subscribe(filter func(*inbox.Event) bool) *Subscription {
+	s := &Subscription{C: make(chan inbox.Event, SubscriberBuffer), filter: filter, hub: h}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() { s.hub.remove(s, false) }
+
+// Dropped reports whether the hub dropped the subscriber for lagging.
+func (s *Subscription) Dropped() bool {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	return s.dropped
+}
+
+func (h *Hub) remove(s *Subscription, dropped bool) {
+	h.mu.Lock()
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		s.dropped = dropped
+	}
+	h.mu.Unlock()
+	s.once.Do(func() { close(s.C) })
+}
+
+// Publish implements inbox.Publisher.
+func (h *Hub) Publish(events []inbox.Event) {
+	var lagging []*Subscription
+	h.mu.RLock()
+	for s := range h.subs {
+		for i := range events {
+			if s.filter != nil && !s.filter(&events[i]) {
+				continue
+			}
+			select {
+			case s.C <- events[i]:
+			default:
+				lagging = append(lagging, s)
+			}
+			if len(lagging) > 0 && lagging[len(lagging)-1] == s {
+				break
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range lagging {
+		h.remove(s, true)
+	}
+}
+
+// Subscribers returns how many subscribers are connected.
+func (h *Hub) Subscribers() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.subs)
+}
+
+// Replay calls fn for every stored event after afterID that filter
+// accepts, in id order, and returns the last id it passed over (filtered
+// or not), so that a live stream can skip what replay already covered.
+func Replay(ctx context.Context, r Reader, afterID int64, filter func(*inbox.Event) bool, fn func(inbox.Event) error) (int64, error) {
+	last := afterID
+	for {
+		evs, err := r.EventsSince(ctx, last, 500)
+		if err != nil {
+			return last, err
+		}
+		for i := range evs {
+			last = evs[i].ID
+			if filter != nil && !filter(&evs[i]) {
+				continue
+			}
+			if err := fn(evs[i]); err != nil {
+				return last, err
+			}
+		}
+		if len(evs) < 500 {
+			return last, nil
+		}
+	}
+}
