@@ -100,11 +100,9 @@ func Parse(channelID string, raw []byte, opts ParseOptions) (out Parsed) {
 			notes = append(notes, "html part too large, dropped")
 		}
 	}
-	if stripped, cut := stripQuoted(text, in.Subject); cut {
-		text = stripped
+	text, cut := stripQuoted(text, in.Subject)
+	if cut {
 		in.Meta[MetaQuoteCut] = "true"
-	} else {
-		text = stripped
 	}
 	setText(&in, text)
 
@@ -117,6 +115,9 @@ func Parse(channelID string, raw []byte, opts ParseOptions) (out Parsed) {
 	reason := autoReason(h, in.Contact.Email, opts.Address)
 	var bounce *inbox.DeliveryUpdate
 	if b := findBounce(env, h, text); b != nil {
+		if len(b.messageID) > inbox.MaxExternalIDBytes {
+			b.messageID = ""
+		}
 		if reason == "" {
 			reason = "bounce"
 		}
