@@ -33,12 +33,6 @@ func (r *userRow) domain() *inbox.User {
 	return u
 }
 
-// Credentials is a user with its password hash, for login.
-type Credentials struct {
-	User         *inbox.User
-	PasswordHash string
-}
-
 // CreateUser stores a new user; EConflict when the email is taken.
 func (s *Store) CreateUser(ctx context.Context, u *inbox.User, passwordHash string) error {
 	run := func(itx inbox.Tx) error {
@@ -77,16 +71,17 @@ func (s *Store) CountUsers(ctx context.Context, role inbox.Role) (int64, error) 
 	return n, classify(err)
 }
 
-// CredentialsByEmail returns the user and hash for login, nil when none.
-func (s *Store) CredentialsByEmail(ctx context.Context, email string) (*Credentials, error) {
+// Credentials returns the user with that email and its password hash, for
+// login; a nil user when there is none.
+func (s *Store) Credentials(ctx context.Context, email string) (*inbox.User, string, error) {
 	var rs []userRow
 	if err := s.read(ctx).Raw(`SELECT `+userCols+` FROM users u WHERE u.email = ?`, email).Scan(&rs).Error; err != nil {
-		return nil, classify(err)
+		return nil, "", classify(err)
 	}
 	if len(rs) == 0 {
-		return nil, nil
+		return nil, "", nil
 	}
-	return &Credentials{User: rs[0].domain(), PasswordHash: rs[0].PasswordHash}, nil
+	return rs[0].domain(), rs[0].PasswordHash, nil
 }
 
 // User returns a user by id.
@@ -119,32 +114,35 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, hash, kind, name 
 // is unknown or expired. last_used_at and last_seen_at are refreshed at
 // most once a minute, to keep reads cheap.
 func (s *Store) UserByToken(ctx context.Context, hash string, now time.Time) (*inbox.User, string, error) {
-	var rs []struct {
-		userRow
+	var toks []struct {
+		ID         int64
+		UserID     int64
 		Kind       string
 		ExpiresAt  sql.NullTime
 		LastUsedAt sql.NullTime
-		TokenID    int64
 	}
-	err := s.read(ctx).Raw(`SELECT `+userCols+`, t.kind, t.expires_at, t.last_used_at, t.id AS token_id
-		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash).Scan(&rs).Error
-	if err != nil {
+	if err := s.read(ctx).Raw(`SELECT id, user_id, kind, expires_at, last_used_at FROM tokens WHERE hash = ?`, hash).
+		Scan(&toks).Error; err != nil {
 		return nil, "", classify(err)
 	}
-	if len(rs) == 0 || (rs[0].ExpiresAt.Valid && !rs[0].ExpiresAt.Time.After(now)) {
+	if len(toks) == 0 || (toks[0].ExpiresAt.Valid && !toks[0].ExpiresAt.Time.After(now)) {
 		return nil, "", nil
 	}
-	r := rs[0]
-	if !r.LastUsedAt.Valid || now.Sub(r.LastUsedAt.Time) > time.Minute {
+	tk := toks[0]
+	u, err := s.User(ctx, tk.UserID)
+	if err != nil {
+		return nil, "", err
+	}
+	if !tk.LastUsedAt.Valid || now.Sub(tk.LastUsedAt.Time) > time.Minute {
 		_ = s.InTx(ctx, func(itx inbox.Tx) error {
 			g := itx.(*tx).g
-			if err := g.Exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, now, r.TokenID).Error; err != nil {
+			if err := g.Exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, now, tk.ID).Error; err != nil {
 				return err
 			}
-			return g.Exec(`UPDATE users SET last_seen_at = ? WHERE id = ?`, now, r.ID).Error
+			return g.Exec(`UPDATE users SET last_seen_at = ? WHERE id = ?`, now, u.ID).Error
 		})
 	}
-	return r.userRow.domain(), r.Kind, nil
+	return u, tk.Kind, nil
 }
 
 // DeleteToken removes a token (logout).

@@ -1,0 +1,169 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/inboxd/inboxd/inbox"
+)
+
+// Cookie names; the console relies on them.
+const (
+	SessionCookie = "inboxd_session"
+	CSRFCookie    = "inboxd_csrf"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+// SessionTTL is how long a login lasts.
+const SessionTTL = 30 * 24 * time.Hour
+
+// NewToken returns a random token and the hash that is stored for it.
+func NewToken() (token, hash string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("api: no randomness: " + err.Error())
+	}
+	token = "ibx_" + base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken is how tokens are stored: a leaked table holds no usable token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// dummyHash is compared against when the email is unknown, so that a login
+// takes as long whether or not the account exists.
+const dummyHash = "$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z3ZLhgPSs0IVDfLq9uNTQ9Gm"
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// UserView is a user as the API shows it.
+type UserView struct {
+	ID     int64          `json:"id"`
+	Email  string         `json:"email"`
+	Name   string         `json:"name"`
+	Role   inbox.Role     `json:"role"`
+	Status inbox.Presence `json:"status"`
+	Queues []string       `json:"queues"`
+}
+
+func userView(u *inbox.User) UserView {
+	q := u.Queues
+	if q == nil {
+		q = []string{}
+	}
+	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Presence, Queues: q}
+}
+
+func (s *Server) login(c echo.Context) error {
+	var req loginRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	email := strings.ToLower(strings.TrimSpace(req.Email))
+	if email == "" || req.Password == "" {
+		return inbox.Invalid("email", "email and password are required")
+	}
+	ctx := c.Request().Context()
+	u, hash, err := s.o.Users.Credentials(ctx, email)
+	if err != nil {
+		return err
+	}
+	if u == nil {
+		s.o.PasswordCheck(dummyHash, req.Password)
+		return inbox.Errorf(inbox.EUnauthorized, "wrong email or password")
+	}
+	if !s.o.PasswordCheck(hash, req.Password) {
+		s.o.Logger.Info("login failed", "user_id", u.ID, "ip", c.RealIP())
+		return inbox.Errorf(inbox.EUnauthorized, "wrong email or password")
+	}
+	token, th := NewToken()
+	now := s.o.Clock.Now()
+	if err := s.o.Users.CreateToken(ctx, u.ID, th, "session", "login", now, now.Add(SessionTTL)); err != nil {
+		return err
+	}
+	csrf, _ := NewToken()
+	s.setCookie(c, SessionCookie, token, true, now.Add(SessionTTL))
+	s.setCookie(c, CSRFCookie, csrf, false, now.Add(SessionTTL))
+	s.o.Logger.Info("login", "user_id", u.ID, "ip", c.RealIP())
+	return c.JSON(http.StatusOK, map[string]any{"token": token, "user": userView(u)})
+}
+
+func (s *Server) setCookie(c echo.Context, name, value string, httpOnly bool, expires time.Time) {
+	c.SetCookie(&http.Cookie{
+		Name: name, Value: value, Path: "/", HttpOnly: httpOnly, Secure: s.o.SecureCookies,
+		SameSite: http.SameSiteLaxMode, Expires: expires,
+	})
+}
+
+func (s *Server) logout(c echo.Context) error {
+	if tok := bearer(c); tok != "" {
+		if err := s.o.Users.DeleteToken(c.Request().Context(), HashToken(tok)); err != nil {
+			return err
+		}
+	} else if ck, err := c.Cookie(SessionCookie); err == nil {
+		if err := s.o.Users.DeleteToken(c.Request().Context(), HashToken(ck.Value)); err != nil {
+			return err
+		}
+	}
+	s.setCookie(c, SessionCookie, "", true, time.Unix(1, 0))
+	s.setCookie(c, CSRFCookie, "", false, time.Unix(1, 0))
+	return c.NoContent(http.StatusNoContent)
+}
+
+func bearer(c echo.Context) string {
+	h := c.Request().Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// authenticate finds the caller by bearer token, else by session cookie.
+// Cookie-authenticated requests that change state must carry the CSRF
+// token (double submit): another site can make the browser send the
+// cookie, but cannot read it to copy it into the header.
+func (s *Server) authenticate(c echo.Context) (*inbox.User, error) {
+	tok, viaCookie := bearer(c), false
+	if tok == "" {
+		if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
+			tok, viaCookie = ck.Value, true
+		}
+	}
+	if tok == "" || len(tok) > 200 {
+		return nil, inbox.Errorf(inbox.EUnauthorized, "log in first")
+	}
+	u, _, err := s.o.Users.UserByToken(c.Request().Context(), HashToken(tok), s.o.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if u == nil {
+		return nil, inbox.Errorf(inbox.EUnauthorized, "the session has expired: log in again")
+	}
+	if viaCookie && unsafeMethod(c.Request().Method) {
+		ck, err := c.Cookie(CSRFCookie)
+		h := c.Request().Header.Get(CSRFHeader)
+		if err != nil || h == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(h)) != 1 {
+			return nil, inbox.Errorf(inbox.EForbidden, "missing or wrong "+CSRFHeader)
+		}
+	}
+	c.Set(userKey, u)
+	return u, nil
+}
+
+func unsafeMethod(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
