@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -133,18 +134,27 @@ func Normalize(channelID string, body []byte) (inbox.Inbound, error) {
 func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
 	switch {
 	case errors.As(err, &se):
 		return "malformed JSON at byte " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te) && te.Field == "":
+		return "must be a JSON object"
 	case errors.As(err, &te):
 		return "field " + te.Field + " has the wrong type"
+	case errors.As(err, &pe):
+		return "field sent_at must be an RFC 3339 time"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// The name is quoted by encoding/json; bound it all the same.
+		return "unknown field " + truncateString(strings.TrimPrefix(err.Error(), "json: unknown field "), 64)
 	}
-	return err.Error()
+	return "is not valid JSON"
 }
 
 // ServeHTTP implements adapters.Hook.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, inbox.EInvalid, "use POST")
 		return
 	}
@@ -167,16 +177,14 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	in, err := Normalize(c.id, body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, inbox.ErrorCode(err), inbox.ErrorMessage(err))
+		writeDomainError(w, err)
 		return
 	}
 	res, err := c.ingest.Ingest(r.Context(), in)
 	if err != nil {
 		switch inbox.ErrorCode(err) {
-		case inbox.EInvalid:
-			writeError(w, http.StatusBadRequest, inbox.EInvalid, inbox.ErrorMessage(err))
-		case inbox.ETooLarge:
-			writeError(w, http.StatusRequestEntityTooLarge, inbox.ETooLarge, inbox.ErrorMessage(err))
+		case inbox.EInvalid, inbox.ETooLarge:
+			writeDomainError(w, err)
 		default:
 			// Not stored: the sender must retry.
 			c.log.Warn("webhook ingest failed", "channel", c.id, "err", err)
@@ -198,9 +206,39 @@ func truncate(b []byte, n int) []byte {
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeErrorField(w, status, code, msg, "")
+}
+
+// writeDomainError answers an input error: 413 for too large, 400 else,
+// naming the field at fault.
+func writeDomainError(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	if inbox.ErrorCode(err) == inbox.ETooLarge {
+		status = http.StatusRequestEntityTooLarge
+	}
+	var field string
+	var ie *inbox.Error
+	if errors.As(err, &ie) {
+		field = ie.Field
+	}
+	writeErrorField(w, status, inbox.ErrorCode(err), inbox.ErrorMessage(err), field)
+}
+
+func writeErrorField(w http.ResponseWriter, status int, code, msg, field string) {
+	e := map[string]string{"code": code, "message": msg}
+	if field != "" {
+		e["field"] = field
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // Reply is the body POSTed to callback_url.
@@ -235,6 +273,9 @@ func (c *Channel) CheckReply(ctx context.Context, conv *inbox.Conversation, now 
 // Send implements inbox.Sender. X-Inboxd-Delivery carries our message id,
 // the same on every retry, so the receiver can drop repeats.
 func (c *Channel) Send(ctx context.Context, out inbox.Outbound) (inbox.SendResult, error) {
+	if c.cfg.CallbackURL == "" {
+		return inbox.SendResult{}, inbox.Permanent(errors.New("the channel has no callback_url"))
+	}
 	body, err := json.Marshal(Reply{
 		MessageID: out.MessageID, ConversationID: out.Conversation.ID, Contact: ReplyTo{ID: out.Contact.ExternalID},
 		Author: ReplyFrom{Name: out.AuthorName}, Text: out.Text, SentAt: c.clock.Now(),
@@ -250,7 +291,8 @@ func (c *Channel) Send(ctx context.Context, out inbox.Outbound) (inbox.SendResul
 	if err != nil {
 		return inbox.SendResult{}, fmt.Errorf("callback: %w", err)
 	}
-	if err := providerhttp.Classify(status, h, string(bytes.TrimSpace(truncate(resp, 300)))); err != nil {
+	reason := strings.ToValidUTF8(string(bytes.TrimSpace(truncate(resp, 300))), "")
+	if err := providerhttp.Classify(status, h, reason); err != nil {
 		return inbox.SendResult{}, err
 	}
 	var ack struct {
