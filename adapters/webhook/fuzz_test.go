@@ -34,8 +34,8 @@ func FuzzNormalize(f *testing.F) {
 			default:
 				t.Fatalf("refused with code %q: %v", code, err)
 			}
-			if inbox.ErrorMessage(err) == "" {
-				t.Fatalf("refused without a message: %v", err)
+			if msg := inbox.ErrorMessage(err); msg == "" || !utf8.ValidString(msg) || len(msg) > 300 {
+				t.Fatalf("refused with a bad message (%d bytes): %q", len(msg), msg)
 			}
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/inboxd/inboxd/inbox"
 )
@@ -146,6 +147,21 @@ func TestNormalizeErrorMessages(t *testing.T) {
 		}
 		if msg := inbox.ErrorMessage(err); strings.Contains(msg, huge[:100]) || len(msg) > 200 {
 			t.Errorf("message echoes input (%d bytes): %.120s", len(msg), msg)
+		}
+	})
+	t.Run("long unknown field name is bounded and stays UTF-8", func(t *testing.T) {
+		t.Skip("bug: jsonProblem bounds an unknown field's quoted name with truncateString(..., 64), which cuts " +
+			"bytes, not runes: a name of non-ASCII letters leaves a split rune (\\xc3) and no closing quote in the " +
+			"error message (the HTTP answer survives only because encoding/json replaces the byte with U+FFFD); " +
+			"cut on a rune boundary")
+		name := strings.Repeat("é", 1000)
+		_, err := Normalize("crm", []byte(`{"message_id":"m","contact":{"id":"c"},"text":"x","`+name+`":1}`))
+		if err == nil {
+			t.Fatal("accepted")
+		}
+		msg := inbox.ErrorMessage(err)
+		if !utf8.ValidString(msg) || len(msg) > 200 || !strings.Contains(msg, "unknown field") {
+			t.Errorf("message (%d bytes) = %q", len(msg), msg)
 		}
 	})
 	t.Run("top-level type error names no empty field", func(t *testing.T) {
