@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -63,6 +64,18 @@ type Inbound struct {
 	Attachments []Attachment
 	Meta        map[string]string
 	SentAt      time.Time
+}
+
+// Sanitize removes NUL characters from the text fields: no store keeps
+// them (PostgreSQL refuses them), and a message refused for ever would be
+// retried for ever by its provider.
+func (in *Inbound) Sanitize() {
+	for _, p := range []*string{&in.ExternalID, &in.Contact.ExternalID, &in.Contact.Name, &in.Contact.Username,
+		&in.Contact.Email, &in.Contact.Phone, &in.Text, &in.HTML, &in.Title, &in.Subject, &in.ThreadKey, &in.ThreadToken} {
+		if strings.IndexByte(*p, 0) >= 0 {
+			*p = strings.ReplaceAll(*p, "\x00", "")
+		}
+	}
 }
 
 // Validate checks the fields every adapter must fill, and the limits.

@@ -180,6 +180,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (IngestResult, error) 
 // one transaction.
 func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor) ([]IngestResult, error) {
 	for i := range ins {
+		ins[i].Sanitize()
 		if err := ins[i].Validate(); err != nil {
 			return nil, err
 		}

@@ -234,11 +234,15 @@ func writeErrorField(w http.ResponseWriter, status int, code, msg, field string)
 	json.NewEncoder(w).Encode(map[string]any{"error": e})
 }
 
+// truncateString cuts s to at most n bytes on a rune boundary.
 func truncateString(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Reply is the body POSTed to callback_url.

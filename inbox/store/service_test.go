@@ -524,3 +524,17 @@ func TestSchemaVersionGuard(t *testing.T) {
 		})
 	}
 }
+
+func TestNULStripped(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		r, err := f.svc.Ingest(context.Background(), inbox.Inbound{ChannelID: "crm", ExternalID: "n\x001",
+			Contact: inbox.ContactInfo{ExternalID: "c\x001", Name: "Nu\x00l"}, Text: "a\x00b"})
+		if err != nil {
+			t.Fatalf("NUL in input: %v", err)
+		}
+		ms, _ := f.st.Messages(context.Background(), r.ConversationID, 0, 10)
+		if len(ms) != 1 || ms[0].Text != "ab" || ms[0].ExternalID != "n1" {
+			t.Fatalf("stored %+v", ms)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,6 +148,29 @@ func yamlKeyError(err error) error {
 }
 
 var unknownField = regexp.MustCompile(`field (\S+) not found in type`)
+
+var lineRef = regexp.MustCompile(`line (\d+): `)
+
+// withLineKey adds the key written on the line a yaml error points at
+// ("line 2 (reopen_window): cannot unmarshal ..."), since yaml.v3 names
+// only the line.
+func withLineKey(err error, text string) error {
+	m := lineRef.FindStringSubmatchIndex(err.Error())
+	if m == nil {
+		return err
+	}
+	n, _ := strconv.Atoi(err.Error()[m[2]:m[3]])
+	lines := strings.Split(text, "\n")
+	if n < 1 || n > len(lines) {
+		return err
+	}
+	key, _, ok := strings.Cut(strings.TrimLeft(lines[n-1], " -{"), ":")
+	if !ok || key == "" || len(key) > 64 {
+		return err
+	}
+	msg := err.Error()
+	return errors.New(msg[:m[1]-2] + " (" + strings.TrimSpace(key) + ")" + msg[m[1]-2:])
+}
 
 // NotifyCfg configures agents' email notifications.
 type NotifyCfg struct {
@@ -289,7 +313,7 @@ func Parse(raw []byte, getenv func(string) string) (*Config, error) {
 		if err.Error() == "EOF" {
 			return nil, errors.New("config: the file is empty")
 		}
-		return nil, fmt.Errorf("config: %w", yamlKeyError(err))
+		return nil, fmt.Errorf("config: %w", withLineKey(yamlKeyError(err), expanded))
 	}
 	c.applyDefaults()
 	return c, nil

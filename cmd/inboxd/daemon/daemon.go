@@ -104,6 +104,9 @@ func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (*store.Store
 func BuildChannels(cfg *Config, deps adapters.Deps) (map[string]adapters.Channel, error) {
 	out := map[string]adapters.Channel{}
 	var errs []error
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
 	for i := range cfg.Channels {
 		cc := &cfg.Channels[i]
 		key := fmt.Sprintf("channels[%d] (%s)", i, cc.ID)
