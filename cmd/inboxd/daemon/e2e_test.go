@@ -257,7 +257,9 @@ func TestEndToEndLifecycle(t *testing.T) {
 		}
 		// Bob: 409 until he joins.
 		path := fmt.Sprintf("/api/v1/conversations/%d", r.ConversationID)
-		var errBody struct{ Error struct{ Code, Message string } }
+		var errBody struct {
+			Error struct{ Code, Message string }
+		}
 		if st := e.call("POST", path+"/messages", e.bob, reply, &errBody); st != 409 || errBody.Error.Code != "conflict" {
 			t.Fatalf("bob's reply: %d %+v", st, errBody)
 		}
