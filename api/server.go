@@ -78,6 +78,11 @@ type Options struct {
 	PasswordCheck func(hash, password string) bool
 	// Heartbeat is the SSE keep-alive interval (default 25s).
 	Heartbeat time.Duration
+
+	// Per-feature options, each defined next to its routes.
+	Queues  QueueOptions
+	Widget  WidgetOptions
+	Console ConsoleOptions
 }
 
 // Server is the HTTP server's handler.
@@ -158,8 +163,19 @@ type Route struct {
 	h      echo.HandlerFunc
 }
 
-// routeTable is every route inboxd serves, with its permission.
+// routeTable is every route inboxd serves, with its permission. Each
+// feature keeps its routes in its own file (routes_*.go).
 func (s *Server) routeTable() []Route {
+	var rs []Route
+	rs = append(rs, s.coreRoutes()...)
+	rs = append(rs, s.queueRoutes()...)
+	rs = append(rs, s.widgetRoutes()...)
+	rs = append(rs, s.consoleRoutes()...)
+	return rs
+}
+
+// coreRoutes are the journal, conversations, auth, hooks and operations.
+func (s *Server) coreRoutes() []Route {
 	return []Route{
 		{http.MethodGet, "/healthz", Public, s.healthz},
 		{http.MethodGet, "/readyz", Public, s.readyz},

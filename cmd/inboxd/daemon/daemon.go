@@ -199,6 +199,22 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		Logger: log.With("component", "outbox"), MaxAttempts: cfg.Outbox.MaxAttempts, BaseDelay: cfg.Outbox.BaseDelay,
 		MaxDelay: cfg.Outbox.MaxDelay, Poll: o.OutboxPoll})
 
+	// Feature wiring, each in its own file (wire_*.go).
+	w := &wiring{cfg: cfg, store: st, service: svc, hub: hub, channels: chans, infos: infos, log: log, clock: o.Clock,
+		senders: senders, dispatcher: disp}
+	queueOpts, err := wireQueues(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	widgetOpts, err := wireWidget(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	consoleOpts, err := wireConsole(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := api.New(api.Options{
@@ -207,6 +223,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		MaxBody: cfg.Limits.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		PasswordCheck: api.CheckPassword,
 		Ready:         map[string]func(context.Context) error{"database": st.Ping},
+		Queues:        queueOpts, Widget: widgetOpts, Console: consoleOpts,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -223,6 +240,13 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		defer d.bg.Done()
 		disp.Run(runCtx)
 	}()
+	for _, job := range w.jobs {
+		d.bg.Add(1)
+		go func(job func(context.Context)) {
+			defer d.bg.Done()
+			job(runCtx)
+		}(job)
+	}
 	for _, r := range runners {
 		d.bg.Add(1)
 		go func(r adapters.Runner) {

@@ -1,0 +1,30 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/inboxd/inboxd/adapters"
+	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/store"
+	"github.com/inboxd/inboxd/journal"
+)
+
+// wiring is what Start has built, handed to each feature's wire function
+// (wire_*.go). A feature adds background work with addJob: it runs until
+// shutdown and must return when its context is done.
+type wiring struct {
+	cfg        *Config
+	store      *store.Store
+	service    *inbox.Service
+	hub        *journal.Hub
+	channels   map[string]adapters.Channel
+	infos      []inbox.ChannelInfo
+	senders    map[string]inbox.Sender
+	dispatcher *inbox.Dispatcher
+	log        *slog.Logger
+	clock      inbox.Clock
+	jobs       []func(ctx context.Context)
+}
+
+func (w *wiring) addJob(job func(ctx context.Context)) { w.jobs = append(w.jobs, job) }
