@@ -48,8 +48,11 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 		args = append(args, pat, pat)
 	}
 	if q.After != nil {
-		where = append(where, `(c.last_activity_at < ? OR (c.last_activity_at = ? AND c.id < ?))`)
-		args = append(args, q.After.At, q.After.At, q.After.ID)
+		// A row-value comparison: both stores turn it into a range scan of
+		// the (last_activity_at, id) index, so deep pages cost what the
+		// first does (the OR form made them scan what they skip).
+		where = append(where, `(c.last_activity_at, c.id) < (?, ?)`)
+		args = append(args, q.After.At, q.After.ID)
 	}
 	sqlq := `SELECT c.id, c.number, c.title, c.status, c.queue, c.channel_id, c.last_message_at, c.last_activity_at,
 		c.preview, c.last_inbound_id, COALESCE(r.last_read_id, 0) AS last_read_id

@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/store"
+	"github.com/inboxd/inboxd/inbox/store/storetest"
+	"github.com/inboxd/inboxd/journal"
+)
+
+// BenchmarkIngest measures Service.Ingest of new messages from 1,000
+// contacts, concurrently (b.RunParallel), on each store.
+//
+//	go test -run=^$ -bench=Ingest -benchtime=5s ./inbox/store/
+func BenchmarkIngest(b *testing.B) {
+	for _, d := range storetest.Dialects(b) {
+		b.Run(string(d), func(b *testing.B) {
+			st := storetest.Open(b, d)
+			svc := inbox.NewService(inbox.Options{Store: st, Channels: channels})
+			var n atomic.Int64
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					_, err := svc.Ingest(context.Background(), inbox.Inbound{ChannelID: "crm", ExternalID: fmt.Sprint("b", i),
+						Contact: inbox.ContactInfo{ExternalID: fmt.Sprint("c", i%1000), Name: "Bench"}, Text: "benchmark message"})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkJournalFirstPage measures the journal's first page (50 rows)
+// and a deep page at 100,000 conversations, with and without a filter.
+//
+//	go test -run=^$ -bench=JournalFirstPage ./inbox/store/
+func BenchmarkJournalFirstPage(b *testing.B) {
+	for _, d := range storetest.Dialects(b) {
+		b.Run(string(d), func(b *testing.B) {
+			st := storetest.Open(b, d)
+			ctx := context.Background()
+			start := time.Now()
+			if err := st.Seed(ctx, store.SeedOptions{Conversations: 100_000, MessagesPer: 1, Channels: channels}); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("%s: seeded 100,000 conversations in %s", d, time.Since(start).Round(time.Millisecond))
+			owner := &inbox.User{ID: 1, Role: inbox.RoleOwner}
+			j := journal.New(st, channels)
+			first, err := j.List(ctx, journal.Query{Viewer: owner, Limit: 50})
+			if err != nil || len(first.Items) != 50 {
+				b.Fatalf("first page: %d items, %v", len(first.Items), err)
+			}
+			deep, _ := journal.DecodeCursor(first.NextCursor)
+			// A cursor 90,000 rows down.
+			deep.At = deep.At.Add(-90_000 * time.Second)
+			for _, q := range []struct {
+				name string
+				q    journal.Query
+			}{
+				{"first", journal.Query{Viewer: owner, Limit: 50}},
+				{"status", journal.Query{Viewer: owner, Limit: 50, Status: inbox.StatusUnassigned}},
+				{"channel", journal.Query{Viewer: owner, Limit: 50, ChannelID: "site"}},
+				{"deep", journal.Query{Viewer: owner, Limit: 50, After: &deep}},
+			} {
+				b.Run(q.name, func(b *testing.B) {
+					for b.Loop() {
+						p, err := j.List(ctx, q.q)
+						if err != nil || len(p.Items) != 50 {
+							b.Fatalf("%d items, %v", len(p.Items), err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
