@@ -189,7 +189,9 @@ func (e *env) reply(conv int64, text string) int64 {
 // the error message.
 func (e *env) refusedReply(conv int64, text string) string {
 	e.t.Helper()
-	var eb struct{ Error struct{ Code, Message string } }
+	var eb struct {
+		Error struct{ Code, Message string }
+	}
 	if st := e.call("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", conv), e.anna, map[string]string{"text": text}, &eb); st != 409 || eb.Error.Code != "conflict" {
 		e.t.Fatalf("late reply: %d %+v, want 409 conflict", st, eb)
 	}
@@ -1014,4 +1016,3 @@ func TestChannelViber(t *testing.T) {
 		}
 	})
 }
-
