@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,20 +79,29 @@ func (s *Server) login(c echo.Context) error {
 		return inbox.Invalid("email", "email and password are required")
 	}
 	ctx := c.Request().Context()
+	now := s.o.Clock.Now()
+	ipKey, accountKey := "ip:"+c.RealIP(), "account:"+email
+	if d := max(s.logins.wait(ipKey, now), s.logins.wait(accountKey, now)); d > 0 {
+		return tooManyLogins(c, d)
+	}
 	u, hash, err := s.o.Users.Credentials(ctx, email)
 	if err != nil {
 		return err
 	}
-	if u == nil {
-		s.o.PasswordCheck(dummyHash, req.Password)
+	if u == nil || !s.o.PasswordCheck(hashOr(u, hash), req.Password) {
+		// Both keys count: one IP guessing many accounts, and many IPs
+		// guessing one account, slow down alike.
+		d := max(s.logins.fail(ipKey, now), s.logins.fail(accountKey, now))
+		attrs := []any{"ip", c.RealIP(), "locked_for", d.String()}
+		if u != nil {
+			attrs = append(attrs, "user_id", u.ID)
+		}
+		s.o.Logger.Info("login failed", attrs...)
 		return inbox.Errorf(inbox.EUnauthorized, "wrong email or password")
 	}
-	if !s.o.PasswordCheck(hash, req.Password) {
-		s.o.Logger.Info("login failed", "user_id", u.ID, "ip", c.RealIP())
-		return inbox.Errorf(inbox.EUnauthorized, "wrong email or password")
-	}
+	s.logins.reset(accountKey)
+	s.logins.reset(ipKey)
 	token, th := NewToken()
-	now := s.o.Clock.Now()
 	if err := s.o.Users.CreateToken(ctx, u.ID, th, "session", "login", now, now.Add(SessionTTL)); err != nil {
 		return err
 	}
@@ -100,6 +110,20 @@ func (s *Server) login(c echo.Context) error {
 	s.setCookie(c, CSRFCookie, csrf, false, now.Add(SessionTTL))
 	s.o.Logger.Info("login", "user_id", u.ID, "ip", c.RealIP())
 	return c.JSON(http.StatusOK, map[string]any{"token": token, "user": userView(u)})
+}
+
+// hashOr returns the user's hash, or a dummy one when there is no user, so
+// that a login takes as long whether or not the account exists.
+func hashOr(u *inbox.User, hash string) string {
+	if u == nil {
+		return dummyHash
+	}
+	return hash
+}
+
+func tooManyLogins(c echo.Context, d time.Duration) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(d.Seconds())+1))
+	return inbox.Errorf(inbox.ERateLimited, "too many failed logins: try again in %d seconds", int(d.Seconds())+1)
 }
 
 func (s *Server) setCookie(c echo.Context, name, value string, httpOnly bool, expires time.Time) {

@@ -92,6 +92,7 @@ type Server struct {
 	channels map[string]inbox.ChannelInfo
 	routes   []Route
 	metrics  *metrics
+	logins   *throttle
 }
 
 //go:embed openapi.yaml
@@ -114,7 +115,9 @@ func New(o Options) *Server {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{o: o, e: echo.New(), channels: map[string]inbox.ChannelInfo{}}
+	s := &Server{o: o, e: echo.New(), channels: map[string]inbox.ChannelInfo{},
+		// 5 free failures per account or IP in 15 minutes, then 1 s, 2 s, 4 s ... up to 15 min.
+		logins: newThrottle(5, time.Second, 15*time.Minute, 15*time.Minute)}
 	for _, c := range o.Channels {
 		s.channels[c.ID] = c
 	}

@@ -666,3 +666,30 @@ func TestEndToEndHealthAndMetrics(t *testing.T) {
 		}
 	})
 }
+
+func TestEndToEndLoginThrottle(t *testing.T) {
+	e := start(t, store.SQLite)
+	bad := map[string]string{"email": "anna@example.com", "password": "wrong-password"}
+	for i := 0; i < 5; i++ {
+		if st := e.call("POST", "/api/v1/auth/login", "", bad, nil); st != 401 {
+			t.Fatalf("failure %d: %d", i+1, st)
+		}
+	}
+	// The sixth failure starts a lockout; then even the right password waits.
+	e.call("POST", "/api/v1/auth/login", "", bad, nil)
+	req, _ := http.NewRequest("POST", e.base+"/api/v1/auth/login", strings.NewReader(`{"email":"anna@example.com","password":"password-Anna"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("locked-out login: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// Another account from another IP is not affected... but this test
+	// runs from one IP, which is throttled too: that is the point.
+	if st := e.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "bob@example.com", "password": "password-Bob"}, nil); st != 429 {
+		t.Fatalf("same IP, other account: %d, want 429 (the IP is throttled)", st)
+	}
+}
