@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -25,6 +26,15 @@ func (t *tx) forUpdate() string {
 		return " FOR UPDATE"
 	}
 	return ""
+}
+
+// position is the SQL of the 1-based position of needle in haystack (0:
+// absent), case-sensitive on both dialects, unlike LIKE on SQLite.
+func (s *Store) position(needle, haystack string) string {
+	if s.dialect == Postgres {
+		return "strpos(" + haystack + ", " + needle + ")"
+	}
+	return "instr(" + haystack + ", " + needle + ")"
 }
 
 func (t *tx) UpsertContact(ctx context.Context, channelID string, ci inbox.ContactInfo, now time.Time) (*inbox.Contact, error) {
@@ -240,6 +250,12 @@ func (t *tx) SetDelivery(ctx context.Context, channelID, providerID string, d in
 		return nil, nil
 	}
 	m, err := t.oneMessage(`m.channel_id = ? AND m.direction = 'out' AND m.provider_id = ?`, channelID, providerID)
+	if err == nil && m == nil && !strings.Contains(providerID, ",") {
+		// A part of a split reply, whose ids are stored comma-joined
+		// (SendResult.ProviderID): only then is the slower match needed.
+		m, err = t.oneMessage(`m.channel_id = ? AND m.direction = 'out' AND m.provider_id LIKE '%,%' AND `+
+			t.s.position(`?`, `',' || m.provider_id || ','`)+` > 0 ORDER BY m.id DESC`, channelID, ","+providerID+",")
+	}
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -309,6 +325,10 @@ func (t *tx) InsertEvents(ctx context.Context, evs []inbox.Event) error {
 			joinIDs(e.Participants), string(e.Payload), e.CreatedAt).Scan(&e.ID).Error; err != nil {
 			return err
 		}
+	}
+	if t.s.dialect == Postgres && len(evs) > 0 {
+		// Delivered on commit only: other replicas then read the events table.
+		return t.g.Exec(`SELECT pg_notify(?, '')`, EventsChannel).Error
 	}
 	return nil
 }

@@ -163,6 +163,11 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		infos = append(infos, inbox.ChannelInfo{ID: c.ID, Kind: c.Kind, Name: c.Name, Queue: c.Queue})
 	}
 	hub := journal.NewHub()
+	lastEvent, err := st.LastEventID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pump := journal.NewPump(st, hub, lastEvent, log.With("component", "events"))
 	ing := &lateIngester{}
 	chans, err := BuildChannels(cfg, adapters.Deps{Ingest: ing, Logger: log, Clock: o.Clock,
 		PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), HTTPClient: o.HTTPClient})
@@ -192,7 +197,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		}
 	}
 	var disp *inbox.Dispatcher
-	svc := inbox.NewService(inbox.Options{Store: st, Clock: o.Clock, Publisher: hub, Channels: infos,
+	svc := inbox.NewService(inbox.Options{Store: st, Clock: o.Clock, Publisher: pump, Channels: infos,
 		Senders: senders, ReopenWindow: cfg.ReopenWindow, Logger: log, OutboxWake: func() { disp.Wake() }})
 	ing.set(svc)
 	disp = inbox.NewDispatcher(inbox.DispatcherOptions{Store: st, Service: svc, Senders: senders, Clock: o.Clock,
@@ -202,6 +207,8 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	// Feature wiring, each in its own file (wire_*.go).
 	w := &wiring{cfg: cfg, store: st, service: svc, hub: hub, channels: chans, infos: infos, log: log, clock: o.Clock,
 		senders: senders, dispatcher: disp}
+	w.addJob(pump.Run)
+	w.addJob(func(ctx context.Context) { st.ListenEvents(ctx, log.With("component", "events"), pump.Wake) })
 	queueOpts, err := wireQueues(ctx, w)
 	if err != nil {
 		return nil, err
@@ -251,9 +258,12 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		d.bg.Add(1)
 		go func(r adapters.Runner) {
 			defer d.bg.Done()
-			if err := r.Run(runCtx); err != nil && runCtx.Err() == nil {
-				log.Error("channel stopped", "channel", r.ID(), "err", err)
-			}
+			// A poller runs on one replica only: the one holding its lock.
+			st.RunAsLeader(runCtx, "channel:"+r.ID(), log, func(ctx context.Context) {
+				if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+					log.Error("channel stopped", "channel", r.ID(), "err", err)
+				}
+			})
 		}(r)
 	}
 	go func() {

@@ -28,3 +28,9 @@ type wiring struct {
 }
 
 func (w *wiring) addJob(job func(ctx context.Context)) { w.jobs = append(w.jobs, job) }
+
+// addLeaderJob adds background work that must run on one replica only
+// (on PostgreSQL, the one holding the advisory lock named name).
+func (w *wiring) addLeaderJob(name string, job func(ctx context.Context)) {
+	w.addJob(func(ctx context.Context) { w.store.RunAsLeader(ctx, name, w.log, job) })
+}
