@@ -158,14 +158,16 @@ func SplitText(s string, max int) []string {
 }
 
 // FetchAttachment downloads an attachment by the URL Meta gave in the
-// webhook (lookaside/CDN links, valid for a limited time).
+// webhook (lookaside/CDN links, valid for a limited time). Errors carry
+// inbox codes, so that the API answers 404 for an expired link and 503
+// when the CDN cannot be reached, not 500.
 func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadCloser, string, error) {
 	if !httpURL(ref) {
-		return nil, "", fmt.Errorf("attachment ref is not a URL")
+		return nil, "", fmt.Errorf("%w: attachment ref is not a URL", inbox.Errorf(inbox.ENotFound, "attachment not found"))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref, nil)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%w: %v", inbox.Errorf(inbox.ENotFound, "attachment not found"), err)
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -173,11 +175,27 @@ func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadClose
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, "", fmt.Errorf("fetch attachment: %w", err)
+		return nil, "", fmt.Errorf("%w: fetch attachment: %v", c.unavailable(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, "", fmt.Errorf("fetch attachment: provider answered %d", resp.StatusCode)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			// Lookaside links expire: 403 or 404 from the CDN.
+			return nil, "", fmt.Errorf("%w: fetch attachment: provider answered %d",
+				inbox.Errorf(inbox.ENotFound, "attachment is no longer available at %s", c.platformName()), resp.StatusCode)
+		}
+		return nil, "", fmt.Errorf("%w: fetch attachment: provider answered %d", c.unavailable(), resp.StatusCode)
 	}
 	return resp.Body, resp.Header.Get("Content-Type"), nil
+}
+
+func (c *Channel) platformName() string {
+	if c.platform == Instagram {
+		return "Instagram"
+	}
+	return "Messenger"
+}
+
+func (c *Channel) unavailable() *inbox.Error {
+	return inbox.Errorf(inbox.EUnavailable, "%s is unavailable, retry later", c.platformName())
 }

@@ -290,3 +290,28 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// Regression: fetch failures carried no inbox code, so the attachments
+// API answered 500 for an expired lookaside link.
+func TestFetchAttachmentErrorCodes(t *testing.T) {
+	env := newTestChannel(t, Messenger, "")
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/expired.jpg":
+			http.Error(w, "URL signature expired", http.StatusForbidden)
+		default:
+			http.Error(w, "oops", http.StatusBadGateway)
+		}
+	}))
+	defer cdn.Close()
+	for ref, want := range map[string]string{
+		cdn.URL + "/expired.jpg": inbox.ENotFound,
+		cdn.URL + "/flaky.jpg":   inbox.EUnavailable,
+		"file:///etc/passwd":     inbox.ENotFound,
+		"http://127.0.0.1:1/x":   inbox.EUnavailable, // nothing listens there
+	} {
+		if _, _, err := env.ch.FetchAttachment(t.Context(), ref); inbox.ErrorCode(err) != want {
+			t.Errorf("%q: %v (code %q), want %s", ref, err, inbox.ErrorCode(err), want)
+		}
+	}
+}

@@ -102,32 +102,37 @@ func (c *Channel) auth() map[string]string {
 }
 
 // FetchAttachment downloads a media object by its id: the Graph API first
-// answers a short-lived URL, which also needs the access token.
+// answers a short-lived URL, which also needs the access token. Errors
+// carry inbox codes, so that the API answers 404 for media WhatsApp no
+// longer has and 503 when it cannot be reached, not 500.
 func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadCloser, string, error) {
 	if ref == "" || strings.ContainsAny(ref, "/?#") {
-		return nil, "", fmt.Errorf("attachment ref is not a media id")
+		return nil, "", inbox.Errorf(inbox.ENotFound, "attachment not found")
 	}
 	status, h, body, err := providerhttp.Call(ctx, c.client, http.MethodGet, c.cfg.APIBaseURL+"/"+url.PathEscape(ref), c.auth(), nil)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%w: media %s: %v", unavailable(), ref, err)
 	}
 	if err := meta.ClassifyGraph(status, h, body); err != nil {
-		return nil, "", fmt.Errorf("media %s: %w", ref, err)
+		if permanent(err) {
+			return nil, "", fmt.Errorf("%w: media %s: %v", gone(), ref, err)
+		}
+		return nil, "", fmt.Errorf("%w: media %s: %v", unavailable(), ref, err)
 	}
 	var m struct {
 		URL      string `json:"url"`
 		MIMEType string `json:"mime_type"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil || m.URL == "" {
-		return nil, "", fmt.Errorf("media %s: no download URL in the answer", ref)
+		return nil, "", fmt.Errorf("%w: media %s: no download URL in the answer", unavailable(), ref)
 	}
 	pu, err := url.Parse(m.URL)
 	if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") {
-		return nil, "", fmt.Errorf("media %s: download URL is not http(s)", ref)
+		return nil, "", fmt.Errorf("%w: media %s: download URL is not http(s)", unavailable(), ref)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL, nil)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%w: media %s: %v", unavailable(), ref, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
 	resp, err := c.client.Do(req)
@@ -136,15 +141,33 @@ func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadClose
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, "", fmt.Errorf("media %s: download: %w", ref, err)
+		return nil, "", fmt.Errorf("%w: media %s: download: %v", unavailable(), ref, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, "", fmt.Errorf("media %s: download answered %d", ref, resp.StatusCode)
+		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone || resp.StatusCode == http.StatusForbidden {
+			return nil, "", fmt.Errorf("%w: media %s: download answered %d", gone(), ref, resp.StatusCode)
+		}
+		return nil, "", fmt.Errorf("%w: media %s: download answered %d", unavailable(), ref, resp.StatusCode)
 	}
 	ct := resp.Header.Get("Content-Type")
 	if m.MIMEType != "" {
 		ct = m.MIMEType
 	}
 	return resp.Body, ct, nil
+}
+
+// permanent reports whether a classified provider error is not worth
+// retrying (a 4xx with a reason).
+func permanent(err error) bool {
+	var se *inbox.SendError
+	return errors.As(err, &se) && se.Permanent
+}
+
+func gone() *inbox.Error {
+	return inbox.Errorf(inbox.ENotFound, "attachment is no longer available at WhatsApp")
+}
+
+func unavailable() *inbox.Error {
+	return inbox.Errorf(inbox.EUnavailable, "WhatsApp is unavailable, retry later")
 }

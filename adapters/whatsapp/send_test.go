@@ -187,3 +187,18 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// Regression: fetch failures carried no inbox code, so the attachments
+// API answered 500 for media WhatsApp no longer has.
+func TestFetchAttachmentErrorCodes(t *testing.T) {
+	env := newTestChannel(t)
+	for ref, want := range map[string]string{"404404": inbox.ENotFound, "../me": inbox.ENotFound, "": inbox.ENotFound} {
+		if _, _, err := env.ch.FetchAttachment(t.Context(), ref); inbox.ErrorCode(err) != want {
+			t.Errorf("%q: %v (code %q), want %s", ref, err, inbox.ErrorCode(err), want)
+		}
+	}
+	env.ch.cfg.APIBaseURL = "http://127.0.0.1:1" // nothing listens there
+	if _, _, err := env.ch.FetchAttachment(t.Context(), "1003383421387256"); inbox.ErrorCode(err) != inbox.EUnavailable {
+		t.Errorf("unreachable: %v (code %q)", err, inbox.ErrorCode(err))
+	}
+}
