@@ -1,10 +1,348 @@
 package api
 
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/hours"
+	"github.com/inboxd/inboxd/inbox/queues"
+)
+
 // QueueOptions wires opening hours, presence, registered contacts and
 // notifications (docs/DESIGN.md; issue "Opening hours, agent presence,
 // offline contacts, notifications").
-type QueueOptions struct{}
+type QueueOptions struct {
+	// Manager serves the routes; nil leaves them out.
+	Manager *queues.Manager
+	// ContactRate and ContactBurst limit contact forms per client IP
+	// (defaults: one a minute, bursts of 10).
+	ContactRate  rate.Limit
+	ContactBurst int
+
+	limiter *ipLimiter
+}
 
 // queueRoutes: /api/v1/queues..., /api/v1/me/notifications,
 // /widget/v1/:channel/config, /widget/v1/:channel/contact.
-func (s *Server) queueRoutes() []Route { return nil }
+func (s *Server) queueRoutes() []Route {
+	o := &s.o.Queues
+	if o.Manager == nil {
+		return nil
+	}
+	if o.ContactRate == 0 {
+		o.ContactRate = rate.Every(time.Minute)
+	}
+	if o.ContactBurst == 0 {
+		o.ContactBurst = 10
+	}
+	o.limiter = &ipLimiter{every: o.ContactRate, burst: o.ContactBurst, m: map[string]*rate.Limiter{}}
+	return []Route{
+		{http.MethodGet, "/api/v1/queues", Member, s.queueList},
+		{http.MethodPut, "/api/v1/queues/:id/override", Admin, s.queueOverride},
+		{http.MethodGet, "/api/v1/queues/:id/contacts", Member, s.queueContacts},
+		// The core route, wrapped: the change is also recorded as the
+		// agent's own choice (it wins over business hours until their
+		// next transition) and published to the live feed.
+		{http.MethodPut, "/api/v1/me/status", Member, s.setStatusLive},
+		{http.MethodGet, "/api/v1/me/hours", Member, s.myHours},
+		{http.MethodPut, "/api/v1/me/hours", Member, s.setMyHours},
+		{http.MethodGet, "/api/v1/me/notifications", Member, s.myNotifications},
+		{http.MethodPut, "/api/v1/me/notifications", Member, s.setMyNotifications},
+		{http.MethodGet, "/api/v1/me/notifications/events", Member, s.notificationEvents},
+		{http.MethodGet, "/widget/v1/:channel/config", Public, s.widgetConfig},
+		{http.MethodPost, "/widget/v1/:channel/contact", Public, s.widgetContact},
+	}
+}
+
+func (s *Server) queueList(c echo.Context) error {
+	vs, err := s.o.Queues.Manager.List(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": vs})
+}
+
+func (s *Server) queueOverride(c echo.Context) error {
+	var req struct {
+		Override hours.Override `json:"override"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := s.o.Queues.Manager.SetOverride(c.Request().Context(), currentUser(c), c.Param("id"), req.Override)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// queueContacts lists registered contacts (JSON pages, or all as CSV);
+// the manager applies the object rule: admins, and agents serving the
+// queue.
+func (s *Server) queueContacts(c echo.Context) error {
+	m, u, queue := s.o.Queues.Manager, currentUser(c), c.Param("id")
+	ctx := c.Request().Context()
+	switch c.QueryParam("format") {
+	case "csv":
+		if _, err := m.Questions(u, queue); err != nil {
+			return err
+		}
+		h := c.Response().Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="contacts-`+queue+`.csv"`)
+		h.Set("Cache-Control", "no-store")
+		c.Response().WriteHeader(http.StatusOK)
+		if err := m.WriteContactsCSV(ctx, u, queue, c.Response()); err != nil {
+			s.o.Logger.Warn("contacts export cut short", "queue", queue, "err", err)
+		}
+		return nil
+	case "", "json":
+	default:
+		return inbox.Invalid("format", "must be json or csv")
+	}
+	before, err := queryInt(c, "before")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	cs, err := m.Contacts(ctx, u, queue, before, int(min(limit, 1<<20)))
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(cs) > 0 && (limit == 0 && len(cs) == queues.DefaultContactLimit || limit > 0 && len(cs) == int(limit)) {
+		next = strconv.FormatInt(cs[len(cs)-1].ID, 10)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": cs, "next_before": next})
+}
+
+func (s *Server) setStatusLive(c echo.Context) error {
+	if err := s.setStatus(c); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	if c.Response().Status == http.StatusOK {
+		if err := s.o.Queues.Manager.PresenceChanged(c.Request().Context(), u, u.Presence); err != nil {
+			// The status is stored; only the live update and the manual
+			// mark are missing, and the presence job catches up.
+			s.o.Logger.Warn("presence change not recorded", "user_id", u.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) myHours(c echo.Context) error {
+	v, err := s.o.Queues.Manager.AgentHours(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) setMyHours(c echo.Context) error {
+	var req struct {
+		Timezone string `json:"timezone"`
+		Open     string `json:"open"`
+		Close    string `json:"close"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := s.o.Queues.Manager.SetAgentHours(c.Request().Context(), currentUser(c),
+		queues.HoursView{Timezone: req.Timezone, Open: req.Open, Close: req.Close})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) myNotifications(c echo.Context) error {
+	st, err := s.o.Queues.Manager.NotificationSettings(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// setMyNotifications takes the settings object; absent keys keep their
+// values (inbox/notify decodes it and names the field at fault).
+func (s *Server) setMyNotifications(c echo.Context) error {
+	r := c.Request()
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the body is too large")
+		}
+		return inbox.Invalid("body", "could not be read")
+	}
+	if !utf8.Valid(body) {
+		return inbox.Invalid("body", "is not valid UTF-8")
+	}
+	st, err := s.o.Queues.Manager.SetNotificationSettings(r.Context(), currentUser(c), body)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// notificationEvents is the caller's in-app notifications as SSE,
+// resumable with Last-Event-ID (notification ids).
+func (s *Server) notificationEvents(c echo.Context) error {
+	m, u := s.o.Queues.Manager, currentUser(c)
+	var last int64
+	resume := c.Request().Header.Get("Last-Event-ID")
+	if resume == "" {
+		resume = c.QueryParam("last_event_id")
+	}
+	if resume != "" {
+		n, err := strconv.ParseInt(resume, 10, 64)
+		if err != nil || n < 0 {
+			return inbox.Invalid("Last-Event-ID", "must be an event id")
+		}
+		last = n
+	}
+	ch, cancel := m.SubscribeNotifications(u.ID)
+	defer cancel()
+	w := c.Response()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	w.Flush()
+	ctx := c.Request().Context()
+	write := func(n queues.Notification) error {
+		b, _ := json.Marshal(map[string]any{"id": n.ID, "kind": n.Kind, "conversation_id": n.ConversationID,
+			"queue": n.Queue, "payload": json.RawMessage(n.Payload), "created_at": n.CreatedAt})
+		if _, err := fmt.Fprintf(w, "id: %d\nevent: notification\ndata: %s\n\n", n.ID, b); err != nil {
+			return err
+		}
+		w.Flush()
+		last = n.ID
+		return nil
+	}
+	if resume != "" {
+		for {
+			ns, err := m.NotificationsSince(ctx, u.ID, last, 500)
+			if err != nil {
+				return nil // the client reconnects and resumes
+			}
+			for _, n := range ns {
+				if err := write(n); err != nil {
+					return nil
+				}
+			}
+			if len(ns) < 500 {
+				break
+			}
+		}
+	}
+	tick := time.NewTicker(s.o.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
+				return nil
+			}
+			w.Flush()
+		case n, ok := <-ch:
+			if !ok {
+				return nil // lagging: reconnect and replay
+			}
+			if n.ID <= last {
+				continue
+			}
+			if err := write(n); err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+func (s *Server) widgetConfig(c echo.Context) error {
+	wc, err := s.o.Queues.Manager.Widget(c.Request().Context(), c.Param("channel"))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, wc)
+}
+
+func (s *Server) widgetContact(c echo.Context) error {
+	if _, err := s.o.Queues.Manager.Widget(c.Request().Context(), c.Param("channel")); err != nil {
+		return err // unknown channels are not found before anything is counted
+	}
+	if wait, ok := s.o.Queues.limiter.allow(c.RealIP(), s.o.Clock.Now()); !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return inbox.Errorf(inbox.ERateLimited, "too many contact forms from this address; retry later")
+	}
+	var form queues.ContactForm
+	if err := decodeJSON(c, &form); err != nil {
+		return err
+	}
+	ct, err := s.o.Queues.Manager.SubmitContact(c.Request().Context(), c.Param("channel"), form)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"id": ct.ID, "conversation_id": ct.ConversationID})
+}
+
+// ipLimiter is a token bucket per client IP.
+type ipLimiter struct {
+	every rate.Limit
+	burst int
+	mu    sync.Mutex
+	m     map[string]*rate.Limiter
+}
+
+// maxTrackedIPs bounds the limiter's memory; beyond it, buckets that have
+// refilled are forgotten (they would allow a full burst anyway).
+const maxTrackedIPs = 10000
+
+// allow takes a token for ip at now, or says how long until one is free.
+func (l *ipLimiter) allow(ip string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, ok := l.m[ip]
+	if !ok {
+		if len(l.m) >= maxTrackedIPs {
+			for k, v := range l.m {
+				if v.TokensAt(now) >= float64(l.burst) {
+					delete(l.m, k)
+				}
+			}
+		}
+		lim = rate.NewLimiter(l.every, l.burst)
+		l.m[ip] = lim
+	}
+	r := lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d, false
+	}
+	return 0, true
+}

@@ -32,6 +32,9 @@ type Event struct {
 
 // Visible reports whether u may receive e.
 func (e *Event) Visible(u *User) bool {
+	if v, handled := e.visibleOutsideConversation(u); handled {
+		return v
+	}
 	c := Conversation{Queue: e.Queue, Status: e.Status}
 	for _, id := range e.Participants {
 		c.Participants = append(c.Participants, Participant{ID: id})

@@ -2,12 +2,120 @@ package daemon
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"time"
 
+	"github.com/inboxd/inboxd/adapters/email"
 	"github.com/inboxd/inboxd/api"
+	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/notify"
+	"github.com/inboxd/inboxd/inbox/queues"
+	"github.com/inboxd/inboxd/journal"
 )
+
+// queuePoll is how often opening hours, presence, transcripts and slow
+// chats are checked. Each check asks the clock, so a test that moves its
+// clock sees the effect within one poll.
+const queuePoll = time.Second
 
 // wireQueues builds opening hours, presence, registered contacts and
 // notifications.
 func wireQueues(ctx context.Context, w *wiring) (api.QueueOptions, error) {
-	return api.QueueOptions{}, nil
+	var qs []queues.Queue
+	for _, qc := range w.cfg.Queues {
+		q := queues.Queue{ID: qc.ID, Name: qc.Name, Schedule: qc.Schedule, OfflineMessage: qc.Offline.Message,
+			OnlineMessage: qc.OnlineMessage, SlowAfter: qc.SlowAfter}
+		q.Offline.Mode = qc.Offline.Mode
+		for _, qu := range qc.Offline.Questions {
+			q.Questions = append(q.Questions, queues.Question{ID: qu.ID, Label: qu.Label, Required: qu.Required})
+		}
+		qs = append(qs, q)
+	}
+	var mailer notify.Mailer
+	if sc := w.cfg.Notifications.SMTP; sc.Host != "" {
+		cfg := email.SMTPConfig{Host: sc.Host, Port: sc.Port, TLS: sc.TLS, Username: sc.Username, Password: sc.Password}
+		if err := cfg.Validate("notifications.smtp"); err != nil {
+			return api.QueueOptions{}, err
+		}
+		if strings.TrimSpace(sc.From) == "" {
+			return api.QueueOptions{}, fmt.Errorf("notifications.smtp.from: is required")
+		}
+		mailer = email.NewMailer(cfg, sc.From)
+	}
+	m := queues.New(queues.Options{
+		Store: w.store, Service: w.service, Publisher: w.hub, Clock: w.clock,
+		Logger: w.log.With("component", "queues"), Queues: qs, Channels: w.infos,
+		IdleAfter: w.cfg.Presence.IdleAfter, Mailer: mailer, PublicURL: strings.TrimSuffix(w.cfg.PublicURL, "/"),
+	})
+	last, err := w.store.LastEventID(ctx)
+	if err != nil {
+		return api.QueueOptions{}, err
+	}
+	w.addJob(func(ctx context.Context) { runQueueTicks(ctx, w, m) })
+	w.addJob(func(ctx context.Context) { runNotifier(ctx, w, m, last) })
+	w.addJob(m.RunMailer)
+	return api.QueueOptions{Manager: m}, nil
+}
+
+// runQueueTicks records queue transitions, switches presence and sends
+// what is due, once per poll.
+func runQueueTicks(ctx context.Context, w *wiring, m *queues.Manager) {
+	log := w.log.With("component", "queues")
+	t := time.NewTicker(queuePoll)
+	defer t.Stop()
+	for {
+		for name, tick := range map[string]func(context.Context) error{
+			"opening hours": m.Tick, "presence": m.PresenceTick, "notifications": m.NotifyTick,
+		} {
+			if err := tick(ctx); err != nil && ctx.Err() == nil {
+				log.Warn(name+" check failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runNotifier hands every committed customer message to the manager, in
+// order. When the hub drops it for lagging, it resubscribes and replays
+// what it missed from the events table, so nothing is skipped.
+func runNotifier(ctx context.Context, w *wiring, m *queues.Manager, last int64) {
+	log := w.log.With("component", "notifier")
+	filter := func(e *inbox.Event) bool { return e.Kind == inbox.EventMessageCreated }
+	handle := func(e inbox.Event) error {
+		if e.ID <= last {
+			return nil
+		}
+		if err := m.HandleEvent(ctx, e); err != nil && ctx.Err() == nil {
+			log.Warn("notification failed", "event_id", e.ID, "conversation_id", e.ConversationID, "err", err)
+		}
+		last = e.ID
+		return nil
+	}
+	for ctx.Err() == nil {
+		sub := w.hub.Subscribe(filter)
+		var err error
+		last, err = journal.Replay(ctx, w.store, last, filter, handle)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("notifier replay failed", "err", err)
+		}
+	live:
+		for {
+			select {
+			case <-ctx.Done():
+				sub.Close()
+				return
+			case e, ok := <-sub.C:
+				if !ok {
+					break live
+				}
+				handle(e)
+			}
+		}
+		sub.Close()
+	}
 }

@@ -4,7 +4,8 @@ CREATE TABLE queue_state (
   override TEXT NOT NULL DEFAULT 'auto',
   override_at TIMESTAMPTZ,
   checked_at TIMESTAMPTZ NOT NULL,
-  is_open BOOLEAN NOT NULL DEFAULT FALSE
+  is_open BOOLEAN NOT NULL DEFAULT FALSE,
+  version BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE agent_presence (
   user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,

@@ -4,7 +4,8 @@ CREATE TABLE queue_state (
   override TEXT NOT NULL DEFAULT 'auto',
   override_at DATETIME,
   checked_at DATETIME NOT NULL,
-  is_open INTEGER NOT NULL DEFAULT 0
+  is_open INTEGER NOT NULL DEFAULT 0,
+  version BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE agent_presence (
   user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
