@@ -625,6 +625,11 @@ func (f *graphFake) serve(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `{"first_name":"Maria","last_name":"Rossi","name":"Maria Rossi","profile_pic":"https://cdn.example/p.jpg","id":"`+fbPSID+`"}`)
 		case r.URL.Path == "/"+igSID && auth == "Bearer "+igToken:
 			fmt.Fprint(w, `{"name":"Olga K","username":"olga.k","id":"`+igSID+`"}`)
+		case r.URL.Path == "/MEDIA1" && auth == "Bearer "+waTok:
+			fmt.Fprintf(w, `{"messaging_product":"whatsapp","url":"%s/media/MEDIA1.bin","mime_type":"image/png","file_size":%d,"id":"MEDIA1"}`, f.URL, len(pngBytes))
+		case r.URL.Path == "/media/MEDIA1.bin" && auth == "Bearer "+waTok:
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write(pngBytes)
 		default:
 			w.WriteHeader(400)
 			fmt.Fprint(w, `{"error":{"message":"Unsupported get request.","type":"GraphMethodException","code":100}}`)
@@ -646,6 +651,9 @@ func (f *graphFake) serve(w http.ResponseWriter, r *http.Request) {
 	f.sends = append(f.sends, s)
 	f.mu.Unlock()
 }
+
+// pngBytes is a file WhatsApp keeps for us: a PNG signature and filler.
+var pngBytes = append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 300)...)
 
 // metaPost POSTs a body signed with X-Hub-Signature-256.
 func (e *env) metaPost(path, secret, body string) (int, string) {
@@ -842,6 +850,47 @@ func testWhatsApp(t *testing.T, e *env, g *graphFake) int64 {
 	e.mustMetaPost("/hooks/whatsapp/wa", waSecret, waStatus("wamid.UNKNOWN", "read"))
 	if ms := e.messagesOf(it.ID); len(ms) != 2 || ms[1].delivery() != "read" || ms[1].Error != "" {
 		t.Fatalf("messages after the statuses: %+v", ms)
+	}
+
+	// A reply too long for one message goes out in parts; the statuses
+	// of its parts reach it.
+	id = e.reply(it.ID, strings.Repeat("word ", 1000))
+	e.waitDelivery(it.ID, id, "sent")
+	sends = g.sent()
+	p1, p2 := sends[len(sends)-2], sends[len(sends)-1]
+	if pid := e.stored(it.ID, id).ProviderID; pid != p1.ID+","+p2.ID {
+		t.Fatalf("split reply's provider id %q", pid)
+	}
+	e.mustMetaPost("/hooks/whatsapp/wa", waSecret, waStatus(p2.ID, "delivered"))
+	e.waitDelivery(it.ID, id, "delivered")
+	e.mustMetaPost("/hooks/whatsapp/wa", waSecret, waStatus(p1.ID, "read"))
+	e.waitDelivery(it.ID, id, "read")
+
+	// Media stay at WhatsApp and are fetched on demand; gone media are 404.
+	e.mustMetaPost("/hooks/whatsapp/wa", waSecret, waChange(fmt.Sprintf(`"contacts":[{"profile":{"name":"Ana Lima"},"wa_id":%q}],`+
+		`"messages":[{"from":%q,"id":"wamid.IN2","timestamp":"%d","type":"image","image":{"id":"MEDIA1","mime_type":"image/png","caption":"the box"}},`+
+		`{"from":%q,"id":"wamid.IN3","timestamp":"%d","type":"image","image":{"id":"MEDIAGONE","mime_type":"image/png"}}]`,
+		waFrom, waFrom, time.Now().Unix(), waFrom, time.Now().Unix())))
+	ms := e.messagesOf(it.ID)
+	if len(ms) != 5 || len(ms[3].Attachments) != 1 || len(ms[4].Attachments) != 1 || ms[3].Text != "the box" {
+		t.Fatalf("media messages: %+v", ms)
+	}
+	req, _ := http.NewRequest("GET", e.base+ms[3].Attachments[0].URL, nil)
+	req.Header.Set("Authorization", "Bearer "+e.owner)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(b, pngBytes) || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("media: %d %s %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(b))
+	}
+	var eb struct {
+		Error struct{ Code, Message string }
+	}
+	if st := e.call("GET", ms[4].Attachments[0].URL, e.owner, nil, &eb); st != 404 || !strings.Contains(eb.Error.Message, "no longer available") {
+		t.Fatalf("gone media: %d %+v", st, eb)
 	}
 	return it.ID
 }
