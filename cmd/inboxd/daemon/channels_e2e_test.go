@@ -486,6 +486,14 @@ func TestChannelTelegram(t *testing.T) {
 		}
 		testTelegramAttachment(t, e, poll, photo.Attachments[0].URL)
 
+		// An edit replaces the text of the message it names.
+		poll.push(3, strings.Replace(strings.Replace(tgText(3, 10, "Hello from Telegram (edited)"), `"message"`, `"edited_message"`, 1),
+			`"text"`, fmt.Sprintf(`"edit_date":%d,"text"`, time.Now().Unix()), 1))
+		waitUntil(t, "the edit", func() bool { return e.messagesOf(it.ID)[0].Text == "Hello from Telegram (edited)" })
+		if n := len(e.messagesOf(it.ID)); n != 3 {
+			t.Fatalf("the edit added a message: %d", n)
+		}
+
 		// Webhook mode registers itself with the secret, then takes updates.
 		waitUntil(t, "setWebhook", func() bool { _, _, hooks := hook.snapshot(); return len(hooks) > 0 })
 		_, _, hooks := hook.snapshot()
@@ -529,17 +537,17 @@ func TestChannelTelegram(t *testing.T) {
 		e.d.Stop()
 		before, _, _ := poll.snapshot()
 		e = startChannels(t, o, false)
-		poll.push(3, tgText(3, 12, "after the restart"))
+		poll.push(4, tgText(4, 12, "after the restart"))
 		waitUntil(t, "the message after the restart", func() bool { return len(e.messagesOf(it.ID)) == 4 })
 		after, _, _ := poll.snapshot()
-		if first := after[len(before)]; first != 3 {
-			t.Fatalf("first getUpdates after the restart asked for offset %d, want 3 (offsets %v)", first, after)
+		if first := after[len(before)]; first != 4 {
+			t.Fatalf("first getUpdates after the restart asked for offset %d, want 4 (offsets %v)", first, after)
 		}
 		var texts []string
 		for _, m := range e.messagesOf(it.ID) {
 			texts = append(texts, m.Direction+":"+m.Text)
 		}
-		if want := "[in:Hello from Telegram out:Hi Ivan, Anna here. in:[photo]\nmy receipt in:after the restart]"; fmt.Sprint(texts) != want {
+		if want := "[in:Hello from Telegram (edited) out:Hi Ivan, Anna here. in:[photo]\nmy receipt in:after the restart]"; fmt.Sprint(texts) != want {
 			t.Fatalf("messages after the restart: %q", texts)
 		}
 		if n := len(e.journalOf("tg")); n != 1 {
@@ -961,7 +969,9 @@ func (f *viberFake) serve(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, `{"status":%d,"status_message":"Too many requests, slow down"}`, status)
 			return
 		}
-		fmt.Fprintf(w, `{"status":0,"status_message":"ok","message_token":%s,"chat_hostname":"SN-CHAT-05_"}`, vbOutTok)
+		// Tokens count up from vbOutTok, one per message sent.
+		base, _ := strconv.ParseUint(vbOutTok, 10, 64)
+		fmt.Fprintf(w, `{"status":0,"status_message":"ok","message_token":%d,"chat_hostname":"SN-CHAT-05_"}`, base+uint64(len(f.sent("send_message"))-1))
 	case "set_webhook":
 		check := []byte(fmt.Sprintf(`{"event":"webhook","timestamp":%d,"chat_hostname":"SN-CHAT-05_","message_token":5741311803571721000}`, time.Now().UnixMilli()))
 		req, _ := http.NewRequest("POST", fmt.Sprint(body["url"]), bytes.NewReader(check))
@@ -1034,6 +1044,22 @@ func TestChannelViber(t *testing.T) {
 		e.mustViberPost(fmt.Sprintf(`{"event":"seen","timestamp":%d,"message_token":%s,"user_id":%q}`, time.Now().UnixMilli(), vbOutTok, vbUser))
 		e.waitDelivery(it.ID, id, "read")
 
+		// Viber's "failed" callback fails a reply that was only sent.
+		f.setStatus(0)
+		id3 := e.reply(it.ID, "Still there?")
+		e.waitDelivery(it.ID, id3, "sent")
+		tok3 := e.stored(it.ID, id3).ProviderID
+		if tok3 != "5741311803571721088" {
+			t.Fatalf("second reply's token %q", tok3)
+		}
+		e.mustViberPost(fmt.Sprintf(`{"event":"failed","timestamp":%d,"message_token":%s,"user_id":%q,"desc":"receiver is not subscribed"}`,
+			time.Now().UnixMilli(), tok3, vbUser))
+		if m := e.waitDelivery(it.ID, id3, "failed"); m.Error != "receiver is not subscribed" {
+			t.Fatalf("failed callback error: %q", m.Error)
+		}
+		if m := e.message(it.ID, id); m.delivery() != "read" {
+			t.Fatalf("the first reply changed: %s", m.delivery())
+		}
 		// A non-zero status worth retrying: retried max_attempts times,
 		// then failed with Viber's status_message.
 		f.setStatus(12)
@@ -1042,10 +1068,10 @@ func TestChannelViber(t *testing.T) {
 		if !strings.Contains(m.Error, "status 12") || !strings.Contains(m.Error, "Too many requests, slow down") {
 			t.Fatalf("failure error: %q", m.Error)
 		}
-		if n := len(f.sent("send_message")); n != 1+3 {
-			t.Fatalf("send_message calls: %d, want 1 + 3 attempts", n)
+		if n := len(f.sent("send_message")); n != 2+3 {
+			t.Fatalf("send_message calls: %d, want 2 + 3 attempts", n)
 		}
-		if n := len(e.messagesOf(it.ID)); n != 3 {
+		if n := len(e.messagesOf(it.ID)); n != 4 {
 			t.Fatalf("messages: %d", n)
 		}
 
@@ -1315,6 +1341,46 @@ func customerMail(id, subject, body string, headers ...string) string {
 	return h + "Content-Type: text/plain; charset=utf-8\n\n" + body + "\n"
 }
 
+// dsn is a mailer daemon's report that the mail with Message-ID id
+// could not be delivered.
+func dsn(id string) string {
+	return `Return-Path: <>
+From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
+To: support@example.com
+Subject: Undelivered Mail Returned to Sender
+Date: ` + time.Now().Format(time.RFC1123Z) + `
+Message-ID: <dsn-1@mx.example.net>
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="dsn-b"
+
+--dsn-b
+Content-Type: text/plain; charset=us-ascii
+
+Your message could not be delivered.
+
+--dsn-b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; maria@example.net
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <maria@example.net>: User unknown
+
+--dsn-b
+Content-Type: text/rfc822-headers
+
+From: Support mail <support@example.com>
+To: maria@example.net
+Subject: Re: Order 1042 is late
+Message-ID: <` + id + `>
+
+--dsn-b--
+`
+}
+
 func TestChannelEmail(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dbURL string) {
 		dc := startDovecotServer(t)
@@ -1365,6 +1431,18 @@ func TestChannelEmail(t *testing.T) {
 		waitUntil(t, "the auto-reply", func() bool { ms = e.messagesOf(it.ID); return len(ms) == 4 })
 		if ms[2].Text != "Thanks!" || ms[2].Auto || ms[3].Text != "I am away until Monday." || !ms[3].Auto {
 			t.Fatalf("messages: %+v", ms)
+		}
+		// A bounce of a second reply marks it failed with the reason.
+		id2 := e.reply(it.ID, "Did it arrive?")
+		e.waitDelivery(it.ID, id2, "sent")
+		dc.deliver(t, dsn(e.stored(it.ID, id2).ProviderID))
+		m := e.waitDelivery(it.ID, id2, "failed")
+		if !strings.Contains(m.Error, "550 5.1.1") {
+			t.Fatalf("bounce error: %q", m.Error)
+		}
+		waitUntil(t, "the bounce message", func() bool { ms = e.messagesOf(it.ID); return len(ms) == 6 })
+		if !ms[5].Auto {
+			t.Fatalf("bounce not flagged auto: %+v", ms[5])
 		}
 		if n := len(e.journalOf("mail")); n != 1 {
 			t.Fatalf("%d email conversations, want 1", n)
