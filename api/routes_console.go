@@ -1,8 +1,303 @@
 package api
 
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/inboxd/inboxd/inbox"
+)
+
 // ConsoleOptions wires the web console for admins and agents.
-type ConsoleOptions struct{}
+type ConsoleOptions struct {
+	Store ConsoleStore
+	// Queues are the configured queues (statistics, activity filters).
+	Queues []ConsoleQueue
+	// BcryptCost for changed passwords (0: default).
+	BcryptCost int
+}
+
+// Limits of the console's settings.
+const (
+	maxTokenName   = 100
+	maxTokensEach  = 50
+	maxStatsDays   = 92
+	activityLimit  = 500
+	defaultStatDay = 30
+)
 
 // consoleRoutes: the console pages at / and the API they need beyond the
-// core (statistics, password, API tokens).
-func (s *Server) consoleRoutes() []Route { return nil }
+// core (statistics, password, API tokens, the team list, a per-user live
+// feed for agents' notifications).
+func (s *Server) consoleRoutes() []Route {
+	return []Route{
+		// Pages check their own access (consolePage) so that anonymous
+		// visitors are redirected to /login instead of getting JSON.
+		{http.MethodGet, "/", Public, s.home},
+		{http.MethodGet, "/login", Public, s.loginPage},
+		{http.MethodGet, "/journal", Public, s.consolePage("journal", "Journal", true, nil)},
+		{http.MethodGet, "/inbox", Public, s.consolePage("inbox", "Conversations", false, nil)},
+		{http.MethodGet, "/conversations/:id", Public, s.consolePage("conversation", "Conversation", false, conversationPageData)},
+		{http.MethodGet, "/activity", Public, s.consolePage("activity", "Activity", false, nil)},
+		{http.MethodGet, "/stats", Public, s.consolePage("stats", "Statistics", true, s.statsPageData)},
+		{http.MethodGet, "/queues", Public, s.consolePage("queues", "Queues and channels", true, nil)},
+		{http.MethodGet, "/settings", Public, s.consolePage("settings", "Settings", false, nil)},
+		{http.MethodGet, "/console/*", Public, s.asset},
+
+		{http.MethodGet, "/api/v1/me/events", Member, s.meEvents},
+		{http.MethodPut, "/api/v1/me/password", Member, s.setPassword},
+		{http.MethodGet, "/api/v1/me/tokens", Member, s.listTokens},
+		{http.MethodPost, "/api/v1/me/tokens", Member, s.createToken},
+		{http.MethodDelete, "/api/v1/me/tokens/:id", Member, s.deleteToken},
+		{http.MethodGet, "/api/v1/users", Admin, s.users},
+		{http.MethodGet, "/api/v1/journal/counts", Admin, s.journalCounts},
+		{http.MethodGet, "/api/v1/stats", Admin, s.stats},
+		{http.MethodGet, "/api/v1/conversations/:id/activity", Member, s.conversationActivity},
+	}
+}
+
+func (s *Server) consoleStore() (ConsoleStore, error) {
+	if s.o.Console.Store == nil {
+		return nil, inbox.Errorf(inbox.EUnavailable, "the console is not configured")
+	}
+	return s.o.Console.Store, nil
+}
+
+func conversationPageData(c echo.Context, _ *inbox.User) (any, error) {
+	return pathID(c)
+}
+
+// meEvents is the caller's own live feed: every event it may see. Agents'
+// consoles use it for live lists and notifications (the journal feed is
+// for admins).
+func (s *Server) meEvents(c echo.Context) error {
+	u := currentUser(c)
+	return s.stream(c, func(e *inbox.Event) bool { return e.Visible(u) })
+}
+
+func (s *Server) setPassword(c echo.Context) error {
+	var req struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.consoleStore()
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	_, hash, err := s.o.Users.Credentials(ctx, u.Email)
+	if err != nil {
+		return err
+	}
+	if hash == "" || !s.o.PasswordCheck(hash, req.Current) {
+		s.o.Logger.Info("password change refused", "user_id", u.ID, "ip", c.RealIP())
+		return inbox.Invalid("current_password", "is wrong")
+	}
+	newHash, err := HashPassword(req.New, s.o.Console.BcryptCost)
+	if err != nil {
+		return inbox.Invalid("new_password", "%s", strings.TrimPrefix(err.Error(), "password: "))
+	}
+	if err := st.SetPassword(ctx, u.ID, newHash, HashToken(s.callerToken(c))); err != nil {
+		return err
+	}
+	s.o.Logger.Info("password changed", "user_id", u.ID, "ip", c.RealIP())
+	return c.NoContent(http.StatusNoContent)
+}
+
+// callerToken is the token this request authenticated with.
+func (s *Server) callerToken(c echo.Context) string {
+	if t := bearer(c); t != "" {
+		return t
+	}
+	if ck, err := c.Cookie(SessionCookie); err == nil {
+		return ck.Value
+	}
+	return ""
+}
+
+func (s *Server) listTokens(c echo.Context) error {
+	st, err := s.consoleStore()
+	if err != nil {
+		return err
+	}
+	ts, err := st.APITokens(c.Request().Context(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	if ts == nil {
+		ts = []TokenView{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": ts})
+}
+
+// createToken makes an API token for scripts; the token is in this answer
+// only, the database keeps its hash.
+func (s *Server) createToken(c echo.Context) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || utf8.RuneCountInString(req.Name) > maxTokenName {
+		return inbox.Invalid("name", "must be 1 to %d characters", maxTokenName)
+	}
+	st, err := s.consoleStore()
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	have, err := st.APITokens(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(have) >= maxTokensEach {
+		return inbox.Errorf(inbox.EConflict, "at most %d API tokens: revoke one first", maxTokensEach)
+	}
+	token, hash := NewToken()
+	now := s.o.Clock.Now()
+	if err := s.o.Users.CreateToken(ctx, u.ID, hash, "api", req.Name, now, time.Time{}); err != nil {
+		return err
+	}
+	s.o.Logger.Info("api token created", "user_id", u.ID)
+	return c.JSON(http.StatusCreated, map[string]any{"token": token, "name": req.Name, "created_at": now})
+}
+
+func (s *Server) deleteToken(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.consoleStore()
+	if err != nil {
+		return err
+	}
+	if err := st.DeleteAPIToken(c.Request().Context(), currentUser(c).ID, id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) users(c echo.Context) error {
+	st, err := s.consoleStore()
+	if err != nil {
+		return err
+	}
+	us, err := st.Users(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]UserView, len(us))
+	for i := range us {
+		out[i] = userView(&us[i])
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+func (s *Server) journalCounts(c echo.Context) error {
+	st, err := s.consoleStore()
+	if err != nil {
+		return err
+	}
+	n, err := st.StatusCounts(c.Request().Context(), c.QueryParam("queue"), c.QueryParam("channel"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, n)
+}
+
+// queueStats reads ?queue= (default: the first queue) and ?days=.
+func (s *Server) queueStats(c echo.Context) (ConsoleQueue, int, QueueStats, error) {
+	st, err := s.consoleStore()
+	if err != nil {
+		return ConsoleQueue{}, 0, QueueStats{}, err
+	}
+	var q ConsoleQueue
+	id := c.QueryParam("queue")
+	for _, cq := range s.o.Console.Queues {
+		if cq.ID == id || (id == "" && q.ID == "") {
+			q = cq
+		}
+	}
+	if q.ID == "" || (id != "" && q.ID != id) {
+		return q, 0, QueueStats{}, inbox.Invalid("queue", "is not a configured queue")
+	}
+	days, err := queryInt(c, "days")
+	if err != nil {
+		return q, 0, QueueStats{}, err
+	}
+	if days == 0 {
+		days = defaultStatDay
+	}
+	if days > maxStatsDays {
+		return q, 0, QueueStats{}, inbox.Invalid("days", "must be at most %d", maxStatsDays)
+	}
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	from, to := statsRange(s.o.Clock.Now(), loc, int(days))
+	rows, err := st.ConversationStats(c.Request().Context(), q.ID, from, to)
+	if err != nil {
+		return q, 0, QueueStats{}, err
+	}
+	return q, int(days), computeStats(q.ID, rows, s.o.Channels, loc, from, int(days)), nil
+}
+
+func (s *Server) stats(c echo.Context) error {
+	_, _, st, err := s.queueStats(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// statsPage is what the statistics page renders.
+type statsPage struct {
+	Queue ConsoleQueue
+	Days  int
+	Stats QueueStats
+	Chart chart
+}
+
+func (s *Server) statsPageData(c echo.Context, _ *inbox.User) (any, error) {
+	q, days, st, err := s.queueStats(c)
+	if err != nil {
+		return nil, err
+	}
+	return statsPage{Queue: q, Days: days, Stats: st, Chart: buildChart(st)}, nil
+}
+
+// conversationActivity is the activity lines of a conversation the caller
+// may see ("Anna joined").
+func (s *Server) conversationActivity(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := s.o.Journal.Conversation(ctx, currentUser(c), id); err != nil {
+		return err
+	}
+	st, err := s.consoleStore()
+	if err != nil {
+		return err
+	}
+	acts, err := st.ConversationActivities(ctx, id, activityLimit)
+	if err != nil {
+		return err
+	}
+	if acts == nil {
+		acts = []inbox.Activity{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": acts})
+}

@@ -1,0 +1,96 @@
+// Settings: password, notification settings, this browser's sound and
+// desktop notifications, API tokens.
+'use strict';
+
+document.addEventListener('DOMContentLoaded', () => {
+  const { api, el, fullTime } = ibx;
+
+  function result(form, msg, bad) {
+    const r = form.querySelector('.result');
+    r.textContent = msg;
+    r.classList.toggle('bad', !!bad);
+  }
+
+  // Password.
+  const pw = document.getElementById('password');
+  pw.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await api('PUT', '/api/v1/me/password', { current_password: pw.current_password.value, new_password: pw.new_password.value });
+      pw.reset();
+      result(pw, 'Password changed.');
+    } catch (e) {
+      result(pw, (e.field ? e.field.replace('_', ' ') + ' ' : '') + e.message, true);
+    }
+  });
+
+  // Notification settings (GET|PUT /api/v1/me/notifications).
+  const nf = document.getElementById('notifications');
+  const kinds = ['new_chat', 'my_conversation', 'registered_contact', 'missed_while_offline'];
+  api('GET', '/api/v1/me/notifications').then((s) => {
+    for (const k of kinds) for (const via of ['in_app', 'email']) nf.elements[k + '.' + via].checked = !!(s[k] && s[k][via]);
+    nf.invisible_slow_chats.checked = !!s.invisible_slow_chats;
+  }).catch((e) => {
+    result(nf, 'Notification settings are not available: ' + e.message, true);
+    for (const i of nf.querySelectorAll('input, button')) i.disabled = true;
+  });
+  nf.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const s = { invisible_slow_chats: nf.invisible_slow_chats.checked };
+    for (const k of kinds) s[k] = { in_app: nf.elements[k + '.in_app'].checked, email: nf.elements[k + '.email'].checked };
+    try {
+      const saved = await api('PUT', '/api/v1/me/notifications', s);
+      ibx.notifier.setSettings(saved || s);
+      result(nf, 'Saved.');
+    } catch (e) {
+      result(nf, e.message, true);
+    }
+  });
+
+  // This browser.
+  const sound = document.querySelector('input[name=sound]');
+  sound.checked = ibx.soundOn();
+  sound.addEventListener('change', () => localStorage.setItem('inboxd.sound', sound.checked ? 'on' : 'off'));
+  const desk = document.querySelector('button[name=desktop]');
+  const state = document.getElementById('desktop-state');
+  function showDesk() {
+    if (!window.Notification) { state.textContent = 'This browser has no desktop notifications.'; desk.hidden = true; return; }
+    state.textContent = { granted: 'Allowed.', denied: 'Blocked in the browser settings.', default: '' }[Notification.permission] || '';
+    desk.hidden = Notification.permission !== 'default';
+  }
+  desk.addEventListener('click', () => Notification.requestPermission().then(showDesk));
+  showDesk();
+
+  // API tokens.
+  const tb = document.getElementById('tokens');
+  async function tokens() {
+    try {
+      const r = await api('GET', '/api/v1/me/tokens');
+      tb.replaceChildren(...r.items.map((t) => el('tr', { 'data-token-id': t.id },
+        el('td', { text: t.name }), el('td', { text: fullTime(t.created_at) }),
+        el('td', { text: t.last_used_at ? fullTime(t.last_used_at) : 'never' }),
+        el('td', {}, el('button', { type: 'button', name: 'revoke', class: 'link', text: 'Revoke', onclick: async () => {
+          if (!confirm('Revoke the token "' + t.name + '"? Scripts using it stop working.')) return;
+          try { await api('DELETE', '/api/v1/me/tokens/' + t.id); tokens(); } catch (e) { ibx.flash(e.message, true); }
+        } })))));
+    } catch (e) {
+      ibx.flash('Could not load the tokens: ' + e.message, true);
+    }
+  }
+  const nt = document.getElementById('new-token');
+  nt.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api('POST', '/api/v1/me/tokens', { name: nt.name.value });
+      const once = document.getElementById('token-once');
+      once.querySelector('code').textContent = r.token;
+      once.hidden = false;
+      nt.reset();
+      tokens();
+    } catch (e) {
+      ibx.flash(e.message, true);
+    }
+  });
+  ibx.startFeed('/api/v1/me/events');
+  tokens();
+});
