@@ -90,12 +90,21 @@ func (s *Store) AdvanceQueue(ctx context.Context, queue string, prevVersion int6
 // settings.
 func (s *Store) Agents(ctx context.Context) ([]queues.Agent, error) {
 	var rs []struct {
-		userRow
-		Timezone   sql.NullString
-		HoursOpen  sql.NullString
-		HoursClose sql.NullString
-		Manual     sql.NullString
-		ManualAt   sql.NullTime
+		ID            int64
+		Email         string
+		Name          string
+		Role          string
+		PasswordHash  string
+		Presence      string
+		Queues        string
+		Notifications string
+		CreatedAt     time.Time
+		LastSeenAt    sql.NullTime
+		Timezone      sql.NullString
+		HoursOpen     sql.NullString
+		HoursClose    sql.NullString
+		Manual        sql.NullString
+		ManualAt      sql.NullTime
 	}
 	if err := s.read(ctx).Raw(`SELECT ` + userCols + `, a.timezone, a.hours_open, a.hours_close, a.manual, a.manual_at
 		FROM users u LEFT JOIN agent_presence a ON a.user_id = u.id ORDER BY u.id`).Scan(&rs).Error; err != nil {
@@ -103,8 +112,10 @@ func (s *Store) Agents(ctx context.Context) ([]queues.Agent, error) {
 	}
 	out := make([]queues.Agent, len(rs))
 	for i, r := range rs {
+		ur := userRow{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, Presence: r.Presence, Queues: r.Queues,
+			CreatedAt: r.CreatedAt}
 		out[i] = queues.Agent{
-			User:       *r.userRow.domain(),
+			User:       *ur.domain(),
 			Hours:      hours.Config{Timezone: r.Timezone.String, Open: r.HoursOpen.String, Close: r.HoursClose.String},
 			Manual:     queues.Manual{Presence: inbox.Presence(r.Manual.String), At: utc(r.ManualAt)},
 			LastSeenAt: utc(r.LastSeenAt),
