@@ -111,7 +111,9 @@ type Conversation struct {
 	Participants   []Participant
 	LastActivityAt time.Time
 	LastInboundAt  time.Time
-	LastMessageAt  time.Time
+	// LastInboundID is the newest customer message's id (unread markers).
+	LastInboundID int64
+	LastMessageAt time.Time
 	Preview        string
 	ClosedAt       time.Time
 	CreatedAt      time.Time

@@ -49,6 +49,8 @@ type Service struct {
 	reopen   time.Duration
 	log      *slog.Logger
 	wake     func()
+	// queue feeds the group committers (nil: no group commit).
+	queue chan *ingestReq
 }
 
 // NewService returns a service. Channels must be unique by ID.
@@ -167,8 +169,19 @@ func s2json(v any) []byte {
 	return b
 }
 
-// Ingest implements Ingester.
+// Ingest implements Ingester. With group commit started, concurrent calls
+// share transactions.
 func (s *Service) Ingest(ctx context.Context, in Inbound) (IngestResult, error) {
+	if s.queue != nil {
+		in.Sanitize()
+		if err := in.Validate(); err != nil {
+			return IngestResult{}, err
+		}
+		if _, ok := s.channels[in.ChannelID]; !ok {
+			return IngestResult{}, Invalid("channel", "unknown channel %q", in.ChannelID)
+		}
+		return s.enqueue(ctx, in)
+	}
 	rs, err := s.IngestBatch(ctx, []Inbound{in}, nil)
 	if err != nil {
 		return IngestResult{}, err
@@ -279,6 +292,7 @@ func (s *Service) ingestOne(ctx context.Context, tx Tx, evs *eventSink, in *Inbo
 		return IngestResult{}, err
 	}
 	conv.LastActivityAt, conv.LastMessageAt, conv.LastInboundAt = now, now, now
+	conv.LastInboundID = m.ID
 	conv.Preview = preview(m)
 	if err := tx.UpdateConversation(ctx, conv); err != nil {
 		return IngestResult{}, err

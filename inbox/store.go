@@ -72,6 +72,10 @@ type Tx interface {
 	InsertEvents(ctx context.Context, evs []Event) error
 	SaveCursor(ctx context.Context, c Cursor) error
 	Cursor(ctx context.Context, channelID, key string) (string, error)
+	// Savepoint and RollbackTo let one transaction carry many independent
+	// ingests (group commit): a failing one is undone alone.
+	Savepoint(ctx context.Context, name string) error
+	RollbackTo(ctx context.Context, name string) error
 }
 
 // OutboxItem is a claimed outbox row.

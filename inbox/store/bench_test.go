@@ -19,24 +19,40 @@ import (
 //	go test -run=^$ -bench=Ingest -benchtime=5s ./inbox/store/
 func BenchmarkIngest(b *testing.B) {
 	for _, d := range storetest.Dialects(b) {
-		b.Run(string(d), func(b *testing.B) {
-			st := storetest.Open(b, d)
-			svc := inbox.NewService(inbox.Options{Store: st, Channels: channels})
-			var n atomic.Int64
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := n.Add(1)
-					_, err := svc.Ingest(context.Background(), inbox.Inbound{ChannelID: "crm", ExternalID: fmt.Sprint("b", i),
-						Contact: inbox.ContactInfo{ExternalID: fmt.Sprint("c", i%1000), Name: "Bench"}, Text: "benchmark message"})
-					if err != nil {
-						b.Error(err)
-						return
+		for _, group := range []bool{false, true} {
+			name := string(d) + "/single"
+			if group {
+				name = string(d) + "/group"
+			}
+			b.Run(name, func(b *testing.B) {
+				st := storetest.Open(b, d)
+				svc := inbox.NewService(inbox.Options{Store: st, Channels: channels})
+				if group {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					n := 1
+					if d == store.Postgres {
+						n = 4
 					}
+					svc.StartGroupCommit(ctx, n, 64)
 				}
+				b.SetParallelism(16) // webhooks arrive concurrently
+				var n atomic.Int64
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := n.Add(1)
+						_, err := svc.Ingest(context.Background(), inbox.Inbound{ChannelID: "crm", ExternalID: fmt.Sprint("b", i),
+							Contact: inbox.ContactInfo{ExternalID: fmt.Sprint("c", i%1000), Name: "Bench"}, Text: "benchmark message"})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-		})
+		}
 	}
 }
 

@@ -42,7 +42,7 @@ func (r *conversationRow) domain() *inbox.Conversation {
 		ID: r.ID, Number: r.Number, Token: r.Token, ChannelID: r.ChannelID, Queue: r.Queue,
 		ContactID: r.ContactID, Title: r.Title, Subject: r.Subject, Status: inbox.Status(r.Status),
 		OwnerID: r.OwnerID, LastActivityAt: r.LastActivityAt.UTC(), LastMessageAt: r.LastMessageAt.UTC(),
-		LastInboundAt: r.LastInboundAt.UTC(), Preview: r.Preview, ClosedAt: utc(r.ClosedAt),
+		LastInboundAt: r.LastInboundAt.UTC(), LastInboundID: r.LastInboundID, Preview: r.Preview, ClosedAt: utc(r.ClosedAt),
 		CreatedAt: r.CreatedAt.UTC(),
 	}
 }

@@ -47,7 +47,7 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 	if err := db.Raw(`SELECT (SELECT COALESCE(MAX(id), 0) FROM contacts) AS contacts,
 		(SELECT COALESCE(MAX(id), 0) FROM conversations) AS convs,
 		(SELECT COALESCE(MAX(id), 0) FROM messages) AS msgs,
-		(SELECT value FROM counters WHERE name = 'conversation') AS number`).Scan(&base).Error; err != nil {
+		(SELECT COALESCE(MAX(number), 0) FROM conversations) AS number`).Scan(&base).Error; err != nil {
 		return classify(err)
 	}
 	statuses := []inbox.Status{inbox.StatusInactive, inbox.StatusUnassigned, inbox.StatusActive, inbox.StatusInactive}
@@ -113,6 +113,9 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 			return err
 		}
 		if s.dialect == Postgres {
+			if err := tx.Exec(`SELECT setval('conversation_number', ?)`, base.Number+int64(o.Conversations)).Error; err != nil {
+				return err
+			}
 			for _, t := range []string{"contacts", "conversations", "messages"} {
 				if err := tx.Exec(`SELECT setval(pg_get_serial_sequence('` + t + `', 'id'), (SELECT MAX(id) FROM ` + t + `))`).Error; err != nil {
 					return err

@@ -538,3 +538,59 @@ func TestNULStripped(t *testing.T) {
 		}
 	})
 }
+
+func TestGroupCommit(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f.svc.StartGroupCommit(ctx, 2, 16)
+		var wg sync.WaitGroup
+		results := make([]inbox.IngestResult, 60)
+		errs := make([]error, 60)
+		for i := range 60 {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				in := inbox.Inbound{ChannelID: "crm", ExternalID: fmt.Sprintf("g%d", i%50),
+					Contact: inbox.ContactInfo{ExternalID: fmt.Sprintf("c%d", i%7)}, Text: "group"}
+				if i == 55 {
+					in.ChannelID = "nope" // refused alone (its twin, i = 5, is stored)
+				}
+				results[i], errs[i] = f.svc.Ingest(ctx, in)
+			}(i)
+		}
+		wg.Wait()
+		fresh := 0
+		for i := range 60 {
+			if i == 55 {
+				if inbox.ErrorCode(errs[i]) != inbox.EInvalid {
+					t.Fatalf("bad message: %v", errs[i])
+				}
+				continue
+			}
+			if errs[i] != nil {
+				t.Fatalf("message %d: %v", i, errs[i])
+			}
+			if !results[i].Duplicate {
+				fresh++
+			}
+		}
+		if fresh != 50 {
+			t.Fatalf("%d fresh messages, want 50 (10 duplicates)", fresh)
+		}
+		evs, _ := f.st.EventsSince(ctx, 0, 1000)
+		if len(evs) != 2*50 || len(f.events) != len(evs) {
+			t.Fatalf("events stored %d, published %d, want %d (2 per message)", len(evs), len(f.events), 100)
+		}
+		// A caller that gives up before its turn is not stored.
+		gone, cancelGone := context.WithCancel(ctx)
+		cancelGone()
+		if _, err := f.svc.Ingest(gone, inbox.Inbound{ChannelID: "crm", ExternalID: "late",
+			Contact: inbox.ContactInfo{ExternalID: "c1"}, Text: "x"}); err == nil {
+			t.Fatal("cancelled ingest reported success")
+		}
+		if m, _ := f.st.Messages(ctx, 1, 0, 1000); len(m) == 0 {
+			t.Fatal("no messages")
+		}
+	})
+}

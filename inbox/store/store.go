@@ -166,7 +166,7 @@ func classify(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if isUnique(err) {
+	if isUnique(err) || isRetryable(err) {
 		return inbox.ErrRetryTx
 	}
 	var ne net.Error
@@ -188,6 +188,13 @@ func classify(err error) error {
 }
 
 var errBadConn = errors.New("driver: bad connection")
+
+// isRetryable: PostgreSQL chose this transaction as a deadlock victim or
+// a serialization failure; running it again succeeds.
+func isRetryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
 
 func isUnique(err error) bool {
 	var pe *pgconn.PgError

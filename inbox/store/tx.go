@@ -161,7 +161,11 @@ func participants(g *gorm.DB, convIDs []int64) (map[int64][]inbox.Participant, e
 }
 
 func (t *tx) CreateConversation(ctx context.Context, c *inbox.Conversation, threadKey string) error {
-	if err := t.g.Raw(`UPDATE counters SET value = value + 1 WHERE name = 'conversation' RETURNING value`).Scan(&c.Number).Error; err != nil {
+	next := `UPDATE counters SET value = value + 1 WHERE name = 'conversation' RETURNING value`
+	if t.s.dialect == Postgres {
+		next = `SELECT nextval('conversation_number')`
+	}
+	if err := t.g.Raw(next).Scan(&c.Number).Error; err != nil {
 		return err
 	}
 	if c.Number == 0 {
@@ -176,11 +180,10 @@ func (t *tx) CreateConversation(ctx context.Context, c *inbox.Conversation, thre
 
 func (t *tx) UpdateConversation(ctx context.Context, c *inbox.Conversation) error {
 	return t.g.Exec(`UPDATE conversations SET status = ?, owner_id = ?, title = ?, last_activity_at = ?,
-		last_message_at = ?, last_inbound_at = ?, preview = ?, closed_at = ?,
-		last_inbound_id = (SELECT COALESCE(MAX(id), 0) FROM messages WHERE conversation_id = ? AND direction = 'in')
+		last_message_at = ?, last_inbound_at = ?, preview = ?, closed_at = ?, last_inbound_id = ?
 		WHERE id = ?`,
 		string(c.Status), c.OwnerID, c.Title, c.LastActivityAt, c.LastMessageAt, c.LastInboundAt,
-		c.Preview, nullTime(c.ClosedAt), c.ID, c.ID).Error
+		c.Preview, nullTime(c.ClosedAt), c.LastInboundID, c.ID).Error
 }
 
 func (t *tx) AddParticipant(ctx context.Context, convID int64, u *inbox.User, now time.Time) error {
@@ -318,12 +321,28 @@ func (t *tx) InsertActivity(ctx context.Context, a *inbox.Activity) error {
 }
 
 func (t *tx) InsertEvents(ctx context.Context, evs []inbox.Event) error {
-	for i := range evs {
-		e := &evs[i]
+	// One multi-row INSERT per chunk: a group commit writes many events.
+	const chunk = 200
+	for lo := 0; lo < len(evs); lo += chunk {
+		part := evs[lo:min(lo+chunk, len(evs))]
+		rows := make([]string, len(part))
+		args := make([]any, 0, len(part)*7)
+		for i, e := range part {
+			rows[i] = "(?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, string(e.Kind), e.ConversationID, e.Queue, string(e.Status),
+				joinIDs(e.Participants), string(e.Payload), e.CreatedAt)
+		}
+		var ids []int64
 		if err := t.g.Raw(`INSERT INTO events (kind, conversation_id, queue, status, participants, payload, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, string(e.Kind), e.ConversationID, e.Queue, string(e.Status),
-			joinIDs(e.Participants), string(e.Payload), e.CreatedAt).Scan(&e.ID).Error; err != nil {
+			VALUES `+strings.Join(rows, ", ")+` RETURNING id`, args...).Scan(&ids).Error; err != nil {
 			return err
+		}
+		if len(ids) != len(part) {
+			return fmt.Errorf("insert events: %d ids for %d rows", len(ids), len(part))
+		}
+		// Both stores return the ids of a multi-row insert in row order.
+		for i := range part {
+			part[i].ID = ids[i]
 		}
 	}
 	if t.s.dialect == Postgres && len(evs) > 0 {
@@ -331,6 +350,16 @@ func (t *tx) InsertEvents(ctx context.Context, evs []inbox.Event) error {
 		return t.g.Exec(`SELECT pg_notify(?, '')`, EventsChannel).Error
 	}
 	return nil
+}
+
+// Savepoint marks a point the transaction can roll back to.
+func (t *tx) Savepoint(ctx context.Context, name string) error {
+	return t.g.Exec("SAVEPOINT " + name).Error
+}
+
+// RollbackTo undoes what the transaction did since the savepoint.
+func (t *tx) RollbackTo(ctx context.Context, name string) error {
+	return t.g.Exec("ROLLBACK TO SAVEPOINT " + name).Error
 }
 
 func (t *tx) SaveCursor(ctx context.Context, c inbox.Cursor) error {

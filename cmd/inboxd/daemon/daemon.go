@@ -237,6 +237,13 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// Group commit: concurrent webhooks share transactions. SQLite has one
+	// writer; PostgreSQL commits several groups in parallel.
+	committers := 1
+	if st.Dialect() == store.Postgres {
+		committers = 4
+	}
+	svc.StartGroupCommit(runCtx, committers, 64)
 	d := &Daemon{Addr: ln.Addr().String(), Store: st, Service: svc, Channels: chans, log: log, cancel: cancel,
 		done: make(chan struct{}),
 		srv: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,

@@ -1,0 +1,144 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+)
+
+// Group commit: concurrent Ingest calls are queued to a few committers,
+// each of which takes whatever is waiting (up to maxGroup) and runs it in
+// ONE transaction, a savepoint per message, so that one fsync serves many
+// webhooks. Each caller is answered only after that commit (the durability
+// rule holds: acknowledged means committed). A message that fails is
+// rolled back to its savepoint alone and gets its own error.
+
+// ingestReq is one queued Ingest.
+type ingestReq struct {
+	ctx  context.Context
+	in   Inbound
+	res  IngestResult
+	err  error
+	done chan struct{}
+}
+
+// StartGroupCommit starts n committers taking up to maxGroup queued
+// ingests each; they stop when ctx is done. Without it, Ingest commits
+// each message on its own. SQLite has one writer: n = 1 there.
+func (s *Service) StartGroupCommit(ctx context.Context, n, maxGroup int) {
+	if n <= 0 {
+		n = 1
+	}
+	if maxGroup <= 0 {
+		maxGroup = 64
+	}
+	s.queue = make(chan *ingestReq, n*maxGroup*4)
+	for range n {
+		go s.committer(ctx, maxGroup)
+	}
+}
+
+func (s *Service) committer(ctx context.Context, maxGroup int) {
+	group := make([]*ingestReq, 0, maxGroup)
+	for {
+		group = group[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.queue:
+			group = append(group, r)
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case r := <-s.queue:
+				group = append(group, r)
+			default:
+				break more
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup runs a group in one transaction. Callers that gave up
+// (their context is done) are skipped before the transaction starts.
+func (s *Service) commitGroup(group []*ingestReq) {
+	live := group[:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// One lock order for every committer: contacts sorted, so that two
+	// groups sharing contacts queue behind each other instead of
+	// deadlocking.
+	sort.SliceStable(live, func(i, j int) bool {
+		a, b := live[i].in, live[j].in
+		if a.ChannelID != b.ChannelID {
+			return a.ChannelID < b.ChannelID
+		}
+		return a.Contact.ExternalID < b.Contact.ExternalID
+	})
+	// The transaction is not tied to one caller's context: a caller that
+	// disconnects must not roll back its neighbours.
+	ctx := context.WithoutCancel(live[0].ctx)
+	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
+		now := s.clock.Now()
+		for i, r := range live {
+			r.err = nil
+			sp := "g" + strconv.Itoa(i)
+			if err := tx.Savepoint(ctx, sp); err != nil {
+				return err
+			}
+			sub := &eventSink{svc: s}
+			res, err := s.ingestOne(ctx, tx, sub, &r.in, now)
+			if errors.Is(err, ErrRetryTx) {
+				// A duplicate committed by another replica meanwhile: the
+				// second attempt finds it.
+				if err := tx.RollbackTo(ctx, sp); err != nil {
+					return err
+				}
+				sub = &eventSink{svc: s}
+				res, err = s.ingestOne(ctx, tx, sub, &r.in, now)
+			}
+			if err != nil {
+				// Undo this message alone; if even that fails, the
+				// connection is gone and the whole group fails.
+				if rerr := tx.RollbackTo(ctx, sp); rerr != nil {
+					return rerr
+				}
+				r.err = err
+				continue
+			}
+			r.res = res
+			evs.events = append(evs.events, sub.events...)
+		}
+		return nil
+	})
+	for _, r := range live {
+		if err != nil {
+			r.err = err
+		}
+		close(r.done)
+	}
+}
+
+// enqueue hands one ingest to the committers and waits for its commit.
+func (s *Service) enqueue(ctx context.Context, in Inbound) (IngestResult, error) {
+	r := &ingestReq{ctx: ctx, in: in, done: make(chan struct{})}
+	select {
+	case s.queue <- r:
+	case <-ctx.Done():
+		return IngestResult{}, ctx.Err()
+	}
+	<-r.done // never abandoned: the caller learns whether it committed
+	return r.res, r.err
+}
