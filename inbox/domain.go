@@ -114,9 +114,9 @@ type Conversation struct {
 	// LastInboundID is the newest customer message's id (unread markers).
 	LastInboundID int64
 	LastMessageAt time.Time
-	Preview        string
-	ClosedAt       time.Time
-	CreatedAt      time.Time
+	Preview       string
+	ClosedAt      time.Time
+	CreatedAt     time.Time
 }
 
 // HasParticipant reports whether user id takes part in c.
