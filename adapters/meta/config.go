@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -43,26 +42,16 @@ type Config struct {
 }
 
 func (c *Config) validate() error {
-	for _, f := range []struct{ key, v string }{
-		{"page_id", c.PageID}, {"page_access_token", c.PageAccessToken},
-		{"app_secret", c.AppSecret}, {"verify_token", c.VerifyToken},
-	} {
-		if strings.TrimSpace(f.v) == "" {
-			return fmt.Errorf("%s: is required", f.key)
-		}
+	if err := adapters.Required("page_id", c.PageID, "page_access_token", c.PageAccessToken,
+		"app_secret", c.AppSecret, "verify_token", c.VerifyToken); err != nil {
+		return err
 	}
 	if strings.ContainsAny(c.PageID, "/?#") {
 		return fmt.Errorf("page_id: must be the numeric page or account id")
 	}
-	if c.APIBaseURL == "" {
-		c.APIBaseURL = DefaultAPIBaseURL
-	}
-	u, err := url.Parse(c.APIBaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("api_base_url: must be an http(s) URL")
-	}
-	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
-	return nil
+	var err error
+	c.APIBaseURL, err = adapters.BaseURL(c.APIBaseURL, DefaultAPIBaseURL)
+	return err
 }
 
 // NewMessenger is the adapters.Factory of kind "messenger".

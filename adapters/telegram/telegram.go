@@ -98,14 +98,11 @@ func (c *config) validate() error {
 			return fmt.Errorf("secret: must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
 		}
 	}
-	if c.APIBaseURL == "" {
-		c.APIBaseURL = DefaultAPIBaseURL
+	base, err := adapters.BaseURL(c.APIBaseURL, DefaultAPIBaseURL)
+	if err != nil {
+		return err
 	}
-	u, err := url.Parse(c.APIBaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("api_base_url: must be an http or https URL without query, not %q", c.APIBaseURL)
-	}
-	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
+	c.APIBaseURL = base
 	switch c.Groups {
 	case "":
 		c.Groups = GroupsIgnore

@@ -65,13 +65,11 @@ func (c *Config) validate() error {
 			return fmt.Errorf("sender_avatar: %w", err)
 		}
 	}
-	if c.APIBaseURL == "" {
-		c.APIBaseURL = DefaultAPIBaseURL
+	base, err := adapters.BaseURL(c.APIBaseURL, DefaultAPIBaseURL)
+	if err != nil {
+		return err
 	}
-	if err := checkHTTPURL(c.APIBaseURL); err != nil {
-		return fmt.Errorf("api_base_url: %w", err)
-	}
-	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
+	c.APIBaseURL = base
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -33,26 +32,16 @@ type Config struct {
 }
 
 func (c *Config) validate() error {
-	for _, f := range []struct{ key, v string }{
-		{"phone_number_id", c.PhoneNumberID}, {"access_token", c.AccessToken},
-		{"app_secret", c.AppSecret}, {"verify_token", c.VerifyToken},
-	} {
-		if strings.TrimSpace(f.v) == "" {
-			return fmt.Errorf("%s: is required", f.key)
-		}
+	if err := adapters.Required("phone_number_id", c.PhoneNumberID, "access_token", c.AccessToken,
+		"app_secret", c.AppSecret, "verify_token", c.VerifyToken); err != nil {
+		return err
 	}
 	if strings.ContainsAny(c.PhoneNumberID, "/?#") {
 		return fmt.Errorf("phone_number_id: must be the numeric phone number id")
 	}
-	if c.APIBaseURL == "" {
-		c.APIBaseURL = DefaultAPIBaseURL
-	}
-	u, err := url.Parse(c.APIBaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("api_base_url: must be an http(s) URL")
-	}
-	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
-	return nil
+	var err error
+	c.APIBaseURL, err = adapters.BaseURL(c.APIBaseURL, DefaultAPIBaseURL)
+	return err
 }
 
 // Channel is a running WhatsApp channel: an adapters.Hook, inbox.Sender,
