@@ -23,7 +23,6 @@ import (
 
 	"github.com/inboxd/inboxd/cmd/inboxd/daemon"
 	"github.com/inboxd/inboxd/inbox"
-	"github.com/inboxd/inboxd/inbox/store"
 	"github.com/inboxd/inboxd/inbox/store/storetest"
 )
 
@@ -521,5 +520,457 @@ func TestQueueModeDecisionTable(t *testing.T) {
 	})
 }
 
-var _ = json.Marshal
-var _ store.Dialect
+// notifications replays a user's in-app notifications and returns their
+// kinds, oldest first.
+func (e *qEnv) notifications(token string) []string {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.base+"/api/v1/me/notifications/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Last-Event-ID", "0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("notification feed: %d", resp.StatusCode)
+	}
+	var kinds []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			var n struct{ Kind string }
+			json.Unmarshal([]byte(d), &n)
+			kinds = append(kinds, n.Kind)
+		}
+	}
+	return kinds
+}
+
+// rawPost posts a body as is to a public path.
+func (e *qEnv) rawPost(path string, body []byte) (int, http.Header, string) {
+	e.t.Helper()
+	resp, err := http.Post(e.base+path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func (e *qEnv) waitMails(addr string, n int) []qMail {
+	e.t.Helper()
+	qWait(e.t, fmt.Sprintf("%d mails to %s", n, addr), func() bool { return len(e.sink.to(addr)) >= n })
+	return e.sink.to(addr)
+}
+
+// TestRegisteredContactEndToEnd posts the offline contact form: bad input
+// is refused naming the field; a good form makes an unassigned
+// conversation, an activity with the form, a listed contact (JSON and
+// CSV), an email to the opted-in agent and none to the opted-out one.
+func TestRegisteredContactEndToEnd(t *testing.T) {
+	qDialects(t, func(t *testing.T, dbURL string, clock *qClock, sink *qSink, cb *callbackServer) {
+		clock.set(hel(2026, 6, 2, 20, 0)) // closed
+		e := startQ(t, dbURL, clock, sink, cb, true)
+		var eb struct{ Error struct{ Code, Field string } }
+		if st := e.call("PUT", "/api/v1/me/notifications", e.bob, map[string]any{"registered_contact": map[string]bool{"in_app": true, "email": false}}, nil); st != 200 {
+			t.Fatalf("bob opts out: %d", st)
+		}
+		var set struct {
+			RegisteredContact struct {
+				InApp bool `json:"in_app"`
+				Email bool
+			} `json:"registered_contact"`
+			NewChat struct {
+				InApp bool `json:"in_app"`
+			} `json:"new_chat"`
+		}
+		if st := e.call("GET", "/api/v1/me/notifications", e.bob, nil, &set); st != 200 || set.RegisteredContact.Email || !set.RegisteredContact.InApp || !set.NewChat.InApp {
+			t.Fatalf("bob's settings: %d %+v", st, set)
+		}
+		if st := e.call("PUT", "/api/v1/me/notifications", e.bob, map[string]any{"new_chat": map[string]any{"in_app": "yes"}}, &eb); st != 400 || eb.Error.Field == "" {
+			t.Fatalf("bad settings: %d %+v", st, eb)
+		}
+		if st := e.call("PUT", "/api/v1/me/notifications", e.bob, map[string]any{"sms": true}, &eb); st != 400 || eb.Error.Field != "sms" {
+			t.Fatalf("unknown setting: %d %+v", st, eb)
+		}
+
+		bad := []struct {
+			body  string
+			field string
+		}{
+			{`{"email":"maria@example.com","message":"hi","answers":{"topic":"x"}}`, "name"},
+			{`{"name":"Maria","email":"not-an-email","message":"hi","answers":{"topic":"x"}}`, "email"},
+			{`{"name":"Maria","email":"Maria <maria@example.com>","message":"hi","answers":{"topic":"x"}}`, "email"},
+			{`{"name":"Maria","email":"maria@example.com","message":"  ","answers":{"topic":"x"}}`, "message"},
+			{`{"name":"Maria","email":"maria@example.com","message":"hi","answers":{}}`, "answers.topic"},
+			{`{"name":"Maria","email":"maria@example.com","message":"hi","answers":{"topic":"x","color":"red"}}`, "answers.color"},
+			{`{"name":"` + strings.Repeat("M", 201) + `","email":"maria@example.com","message":"hi","answers":{"topic":"x"}}`, "name"},
+			{"{\"name\":\"Ma\xffria\",\"email\":\"maria@example.com\",\"message\":\"hi\"}", "body"},
+			{`{"name":"Maria","email":"maria@example.com","message":"hi","admin":true}`, "body"},
+		}
+		for _, b := range bad {
+			st, _, raw := e.rawPost("/widget/v1/site/contact", []byte(b.body))
+			json.Unmarshal([]byte(raw), &eb)
+			if st != 400 || eb.Error.Field != b.field {
+				t.Errorf("%s: %d %s, want 400 naming %s", b.body, st, raw, b.field)
+			}
+		}
+		if st, _, _ := e.rawPost("/widget/v1/crm/contact", []byte(`{}`)); st != 404 {
+			t.Fatalf("contact form on a webhook channel: %d", st)
+		}
+		var journal page
+		e.call("GET", "/api/v1/journal", e.owner, nil, &journal)
+		if len(journal.Items) != 0 {
+			t.Fatalf("bad forms stored conversations: %+v", journal.Items)
+		}
+
+		form := `{"name":"Maria Virtanen","email":"maria@example.com","message":"Please call me back about my invoice.","answers":{"topic":"Billing","order":"=1+2"}}`
+		st, _, raw := e.rawPost("/widget/v1/site/contact", []byte(form))
+		var res struct {
+			ID             int64
+			ConversationID int64 `json:"conversation_id"`
+		}
+		json.Unmarshal([]byte(raw), &res)
+		if st != 201 || res.ConversationID == 0 {
+			t.Fatalf("contact form: %d %s", st, raw)
+		}
+		if st, it := e.conversation(e.owner, res.ConversationID); st != 200 || it.Status != "unassigned" || it.Channel.ID != "site" {
+			t.Fatalf("conversation: %d %+v", st, it)
+		}
+		acts := e.activities("support", "registered_contact")
+		if len(acts) != 1 || acts[0].ConversationID != res.ConversationID || acts[0].Data["name"] != "Maria Virtanen" ||
+			acts[0].Data["email"] != "maria@example.com" || acts[0].Data["answers.topic"] != "Billing" ||
+			acts[0].Data["message"] != "Please call me back about my invoice." {
+			t.Fatalf("activity: %+v", acts)
+		}
+		var cs struct {
+			Items []struct {
+				ID             int64
+				Name, Email    string
+				ConversationID int64 `json:"conversation_id"`
+				Answers        map[string]string
+			}
+		}
+		if st := e.call("GET", "/api/v1/queues/support/contacts", e.anna, nil, &cs); st != 200 || len(cs.Items) != 1 ||
+			cs.Items[0].Answers["topic"] != "Billing" || cs.Items[0].ConversationID != res.ConversationID || cs.Items[0].Email != "maria@example.com" {
+			t.Fatalf("contacts for anna: %d %+v", st, cs)
+		}
+		if st := e.call("GET", "/api/v1/queues/support/contacts", e.sales, nil, nil); st != 404 {
+			t.Fatalf("contacts for another queue's agent: %d", st)
+		}
+		req, _ := http.NewRequest("GET", e.base+"/api/v1/queues/support/contacts?format=csv", nil)
+		req.Header.Set("Authorization", "Bearer "+e.owner)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csvBody, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lines := strings.Split(strings.TrimSpace(string(csvBody)), "\n")
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
+			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") || len(lines) != 2 ||
+			lines[0] != "id,created_at,name,email,message,conversation_id,channel,topic,order" ||
+			!strings.HasSuffix(lines[1], ",site,Billing,'=1+2") {
+			t.Fatalf("csv: %d %v\n%s", resp.StatusCode, resp.Header, csvBody)
+		}
+
+		// Email: anna (default settings) and the owner get one; bob none.
+		mails := e.waitMails("anna@example.com", 1)
+		m := mails[0]
+		link := fmt.Sprintf("https://inbox.example.com/conversations/%d", res.ConversationID)
+		if m.header.Get("Auto-Submitted") != "auto-generated" || m.header.Get("X-Inboxd-Notification") != "registered_contact" ||
+			!strings.Contains(m.body, link) || !strings.Contains(m.body, "Topic: Billing") || !strings.Contains(m.body, "Maria Virtanen") ||
+			!strings.Contains(m.header.Get("Subject"), "registered contact") {
+			t.Fatalf("anna's mail: %v\n%s", m.header, m.body)
+		}
+		e.waitMails("owner@example.com", 1)
+		time.Sleep(1500 * time.Millisecond)
+		if n := len(sink.to("bob@example.com")); n != 0 {
+			t.Fatalf("bob opted out but got %d mails", n)
+		}
+		if n := len(sink.to("anna@example.com")); n != 1 {
+			t.Fatalf("anna got %d mails", n)
+		}
+		if k := e.notifications(e.bob); len(k) != 1 || k[0] != "registered_contact" {
+			t.Fatalf("bob's in-app notifications: %v", k)
+		}
+		if k := e.notifications(e.sales); len(k) != 0 {
+			t.Fatalf("sales agent notified: %v", k)
+		}
+
+		// Rate limit per IP: 10 forms, then 429 with Retry-After.
+		var limited http.Header
+		for i := 0; i < 5 && limited == nil; i++ {
+			if st, h, _ := e.rawPost("/widget/v1/site/contact", []byte(`{}`)); st == 429 {
+				limited = h
+			}
+		}
+		if limited == nil {
+			t.Fatal("no 429 after 15 forms")
+		}
+		if s, err := strconv.Atoi(limited.Get("Retry-After")); err != nil || s < 1 {
+			t.Fatalf("Retry-After %q", limited.Get("Retry-After"))
+		}
+	})
+}
+
+// TestMissedMessagesTranscript: five messages to an offline participant
+// make one transcript mail once the conversation is quiet.
+func TestMissedMessagesTranscript(t *testing.T) {
+	qDialects(t, func(t *testing.T, dbURL string, clock *qClock, sink *qSink, cb *callbackServer) {
+		clock.set(hel(2026, 6, 2, 10, 0)) // open
+		e := startQ(t, dbURL, clock, sink, cb, true)
+		e.setStatus(e.anna, "online")
+		r := e.send("crm", "m0", "c1", "Hello?")
+		if st := e.call("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", r.ConversationID), e.anna, map[string]string{"text": "Hi, Anna here"}, nil); st != 201 {
+			t.Fatalf("reply: %d", st)
+		}
+		e.setStatus(e.anna, "offline")
+		for i := 1; i <= 5; i++ {
+			clock.add(10 * time.Second)
+			e.send("crm", fmt.Sprintf("m%d", i), "c1", fmt.Sprintf("missed message number %d", i))
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if n := len(sink.to("anna@example.com")); n != 0 {
+			t.Fatalf("mailed before the conversation was quiet: %d", n)
+		}
+		clock.add(6 * time.Minute)
+		mails := e.waitMails("anna@example.com", 1)
+		time.Sleep(1500 * time.Millisecond)
+		if mails = sink.to("anna@example.com"); len(mails) != 1 {
+			t.Fatalf("%d mails for 5 missed messages, want 1", len(mails))
+		}
+		m := mails[0]
+		if !strings.HasPrefix(m.header.Get("Subject"), "5 missed messages in #") || m.header.Get("Auto-Submitted") != "auto-generated" ||
+			!strings.Contains(m.body, fmt.Sprintf("https://inbox.example.com/conversations/%d", r.ConversationID)) {
+			t.Fatalf("transcript: %v\n%s", m.header, m.body)
+		}
+		for i := 1; i <= 5; i++ {
+			if !strings.Contains(m.body, fmt.Sprintf("missed message number %d", i)) {
+				t.Fatalf("transcript lacks message %d:\n%s", i, m.body)
+			}
+		}
+		if strings.Contains(m.body, "Hello?") {
+			t.Fatalf("transcript holds a message from before anna went offline:\n%s", m.body)
+		}
+	})
+}
+
+// TestPresenceBusinessHoursAndIdle: business hours switch an agent on and
+// off, a manual change wins until the next transition, and idle agents go
+// offline (and stay offline until they say otherwise).
+func TestPresenceBusinessHoursAndIdle(t *testing.T) {
+	qDialects(t, func(t *testing.T, dbURL string, clock *qClock, sink *qSink, cb *callbackServer) {
+		clock.set(hel(2026, 6, 1, 8, 0)) // Monday
+		e := startQ(t, dbURL, clock, sink, cb, true)
+		var eb struct{ Error struct{ Code, Field string } }
+		for _, c := range []struct {
+			body  map[string]string
+			field string
+		}{
+			{map[string]string{"timezone": "Mars/Olympus", "open": "0 9 * * *", "close": "0 17 * * *"}, "timezone"},
+			{map[string]string{"timezone": "UTC", "open": "0 9 * *", "close": "0 17 * * *"}, "open"},
+			{map[string]string{"timezone": "UTC", "open": "0 9 * * *"}, "close"},
+		} {
+			if st := e.call("PUT", "/api/v1/me/hours", e.anna, c.body, &eb); st != 400 || eb.Error.Field != c.field {
+				t.Fatalf("%v: %d %+v", c.body, st, eb)
+			}
+		}
+		var hv struct {
+			Hours        string
+			NextChangeAt *time.Time `json:"next_change_at"`
+		}
+		if st := e.call("PUT", "/api/v1/me/hours", e.anna, map[string]string{"timezone": "Europe/Helsinki", "open": "0 9 * * MON-FRI", "close": "0 17 * * MON-FRI"}, &hv); st != 200 ||
+			hv.Hours != "Mon–Fri 09:00–17:00 Europe/Helsinki" || hv.NextChangeAt == nil || !hv.NextChangeAt.Equal(hel(2026, 6, 1, 9, 0)) {
+			t.Fatalf("set hours: %d %+v", st, hv)
+		}
+		if st := e.call("GET", "/api/v1/me/hours", e.anna, nil, &hv); st != 200 || hv.Hours != "Mon–Fri 09:00–17:00 Europe/Helsinki" {
+			t.Fatalf("get hours: %d %+v", st, hv)
+		}
+		time.Sleep(1200 * time.Millisecond)
+		if p := e.presence("Anna"); p != inbox.PresenceOffline {
+			t.Fatalf("anna before her hours: %s", p)
+		}
+		clock.set(hel(2026, 6, 1, 9, 0).Add(30 * time.Second))
+		qWait(t, "anna online at 09:00", func() bool { return e.presence("Anna") == inbox.PresenceOnline })
+		// A manual change wins until the next transition.
+		clock.set(hel(2026, 6, 1, 9, 5))
+		e.setStatus(e.anna, "offline")
+		clock.set(hel(2026, 6, 1, 9, 8))
+		time.Sleep(1500 * time.Millisecond)
+		if p := e.presence("Anna"); p != inbox.PresenceOffline {
+			t.Fatalf("anna's manual offline overruled: %s", p)
+		}
+		clock.set(hel(2026, 6, 2, 9, 0).Add(30 * time.Second))
+		qWait(t, "anna online on Tuesday", func() bool { return e.presence("Anna") == inbox.PresenceOnline })
+		// No activity for presence.idle_after (10m) since 09:00: offline.
+		clock.set(hel(2026, 6, 2, 9, 11))
+		qWait(t, "idle anna offline", func() bool { return e.presence("Anna") == inbox.PresenceOffline })
+		// Activity alone does not bring her back: idleness sticks.
+		if st := e.call("GET", "/api/v1/me", e.anna, nil, nil); st != 200 {
+			t.Fatalf("me: %d", st)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if p := e.presence("Anna"); p != inbox.PresenceOffline {
+			t.Fatalf("anna back online without saying so: %s", p)
+		}
+		// Without business hours, idleness applies the same way.
+		e.setStatus(e.bob, "online")
+		clock.add(5 * time.Minute)
+		time.Sleep(1500 * time.Millisecond)
+		if p := e.presence("Bob"); p != inbox.PresenceOnline {
+			t.Fatalf("bob went offline early: %s", p)
+		}
+		clock.add(6 * time.Minute)
+		qWait(t, "idle bob offline", func() bool { return e.presence("Bob") == inbox.PresenceOffline })
+		kinds := e.feedKinds(e.owner, "/api/v1/journal/events", "presence.")
+		if n := strings.Count(kinds, "presence.changed"); n < 6 {
+			t.Fatalf("presence events: %q", kinds)
+		}
+		if k := e.feedKinds(e.sales, "/api/v1/me/notifications/events", "presence."); k != "" {
+			t.Fatalf("presence on the notification feed: %q", k)
+		}
+	})
+}
+
+// TestInvisibleSlowChat: invisible agents hear of a new chat only when it
+// has waited slow_after, and only if they asked; they can still reply.
+func TestInvisibleSlowChat(t *testing.T) {
+	qDialects(t, func(t *testing.T, dbURL string, clock *qClock, sink *qSink, cb *callbackServer) {
+		clock.set(hel(2026, 6, 2, 10, 0)) // open
+		e := startQ(t, dbURL, clock, sink, cb, true)
+		if st := e.call("PUT", "/api/v1/me/notifications", e.bob, map[string]any{"invisible_slow_chats": true,
+			"new_chat": map[string]bool{"in_app": true, "email": true}}, nil); st != 200 {
+			t.Fatalf("bob's settings: %d", st)
+		}
+		e.setStatus(e.bob, "invisible")
+		e.setStatus(e.anna, "online")
+		r := e.send("crm", "m1", "c1", "Anyone there?")
+		qWait(t, "anna's new chat notification", func() bool {
+			k := e.notifications(e.anna)
+			return len(k) == 1 && k[0] == "new_chat"
+		})
+		time.Sleep(1200 * time.Millisecond)
+		if k := e.notifications(e.bob); len(k) != 0 {
+			t.Fatalf("invisible bob told at once: %v", k)
+		}
+		clock.add(90 * time.Second)
+		time.Sleep(1500 * time.Millisecond)
+		if k := e.notifications(e.bob); len(k) != 0 || len(sink.to("bob@example.com")) != 0 {
+			t.Fatalf("invisible bob told before slow_after: %v", k)
+		}
+		clock.add(60 * time.Second)
+		mails := e.waitMails("bob@example.com", 1)
+		if !strings.HasPrefix(mails[0].header.Get("Subject"), "Waiting chat #") ||
+			!strings.Contains(mails[0].body, fmt.Sprintf("/conversations/%d", r.ConversationID)) {
+			t.Fatalf("slow chat mail: %v\n%s", mails[0].header, mails[0].body)
+		}
+		if k := e.notifications(e.bob); len(k) != 1 || k[0] != "slow_chat" {
+			t.Fatalf("bob's notifications: %v", k)
+		}
+		time.Sleep(1200 * time.Millisecond)
+		if n := len(sink.to("bob@example.com")); n != 1 {
+			t.Fatalf("bob told %d times", n)
+		}
+		if st := e.call("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", r.ConversationID), e.bob, map[string]string{"text": "Yes, Bob here"}, nil); st != 201 {
+			t.Fatalf("invisible bob's reply: %d", st)
+		}
+	})
+}
+
+type qMsg struct {
+	ID        int64
+	Direction string
+	Text      string
+	Auto      bool
+	Delivery  *string
+	Author    *struct {
+		ID   int64
+		Name string
+	}
+}
+
+func (e *qEnv) msgs(conv int64) []qMsg {
+	var out struct{ Items []qMsg }
+	e.call("GET", fmt.Sprintf("/api/v1/conversations/%d/messages", conv), e.owner, nil, &out)
+	return out.Items
+}
+
+func autoReplies(ms []qMsg) []qMsg {
+	var out []qMsg
+	for _, m := range ms {
+		if m.Direction == "out" && m.Auto {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestAutoReplyWhenClosed: a closed queue answers first on non-widget
+// channels, once per conversation per closed period, never to a machine.
+func TestAutoReplyWhenClosed(t *testing.T) {
+	qDialects(t, func(t *testing.T, dbURL string, clock *qClock, sink *qSink, cb *callbackServer) {
+		clock.set(hel(2026, 6, 2, 20, 0)) // Tuesday evening: closed
+		e := startQ(t, dbURL, clock, sink, cb, true)
+		r := e.send("crm", "m1", "c1", "Hello, are you there?")
+		qWait(t, "the automatic answer sent", func() bool {
+			a := autoReplies(e.msgs(r.ConversationID))
+			return len(a) == 1 && a[0].Delivery != nil && *a[0].Delivery == "sent"
+		})
+		a := autoReplies(e.msgs(r.ConversationID))[0]
+		if a.Text != "We are closed. Leave us a note." || a.Author == nil || a.Author.ID != 0 {
+			t.Fatalf("automatic answer: %+v", a)
+		}
+		var cbBody struct{ Text string }
+		hits := cb.hits()
+		if len(hits) != 1 || json.Unmarshal(hits[0].body, &cbBody) != nil || cbBody.Text != a.Text {
+			t.Fatalf("callback: %d hits", len(hits))
+		}
+		if st, it := e.conversation(e.owner, r.ConversationID); st != 200 || it.Status != "unassigned" || len(it.Participants) != 0 {
+			t.Fatalf("the automatic answer took the conversation: %+v", it)
+		}
+		// The same closed period: no second answer.
+		clock.add(time.Hour)
+		e.send("crm", "m2", "c1", "Hello again")
+		// A machine's message and a widget chat: no answer.
+		ctx := context.Background()
+		auto, err := e.d.Service.Ingest(ctx, inbox.Inbound{ChannelID: "crm", ExternalID: "ooo-1",
+			Contact: inbox.ContactInfo{ExternalID: "robot", Name: "Robot"}, Text: "I am out of office", Auto: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		widget, err := e.d.Service.Ingest(ctx, inbox.Inbound{ChannelID: "site", ExternalID: "v-1",
+			Contact: inbox.ContactInfo{ExternalID: "visitor-1"}, Text: "hi from the site"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if n := len(autoReplies(e.msgs(r.ConversationID))); n != 1 {
+			t.Fatalf("%d automatic answers in one closed period", n)
+		}
+		if n := len(autoReplies(e.msgs(auto.ConversationID))); n != 0 {
+			t.Fatal("answered a machine")
+		}
+		if n := len(autoReplies(e.msgs(widget.ConversationID))); n != 0 {
+			t.Fatal("answered a widget chat")
+		}
+		// The next closed period answers again.
+		clock.set(hel(2026, 6, 3, 19, 0))
+		e.send("crm", "m3", "c1", "Third try")
+		qWait(t, "the second period's answer", func() bool { return len(autoReplies(e.msgs(r.ConversationID))) == 2 })
+		if acts := e.activities("support", "auto_replied"); len(acts) != 2 || acts[0].Data["period"] == acts[1].Data["period"] {
+			t.Fatalf("auto_replied activities: %+v", acts)
+		}
+		// Open hours: no answer.
+		clock.set(hel(2026, 6, 4, 10, 0))
+		e.send("crm", "m4", "c1", "Open now?")
+		time.Sleep(1500 * time.Millisecond)
+		if n := len(autoReplies(e.msgs(r.ConversationID))); n != 2 {
+			t.Fatalf("answered in open hours: %d", n)
+		}
+	})
+}
