@@ -298,8 +298,14 @@ func (t *tx) MarkFailed(ctx context.Context, outboxID, messageID int64, errText 
 }
 
 func (t *tx) Reschedule(ctx context.Context, outboxID int64, due time.Time, errText string) error {
-	return t.g.Exec(`UPDATE outbox SET next_attempt_at = ?, locked_until = NULL, last_error = ? WHERE id = ?`,
-		due, errText, outboxID).Error
+	if err := t.g.Exec(`UPDATE outbox SET next_attempt_at = ?, locked_until = NULL, last_error = ? WHERE id = ?`,
+		due, errText, outboxID).Error; err != nil {
+		return err
+	}
+	// The pending message shows why it waits (a provider down for
+	// minutes is visible in the console); MarkSent clears it.
+	return t.g.Exec(`UPDATE messages SET error = ? WHERE delivery = 'pending' AND id = (SELECT message_id FROM outbox WHERE id = ?)`,
+		errText, outboxID).Error
 }
 
 func (t *tx) Enqueue(ctx context.Context, m *inbox.Message, due time.Time) error {
