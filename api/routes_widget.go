@@ -83,6 +83,12 @@ const widgetCSP = "default-src 'none'; script-src 'self'; style-src 'self'; conn
 // widgetRoutes: /widget.js, /widget/v1/:channel/visitors, messages, events.
 func (s *Server) widgetRoutes() []Route {
 	assets := loadWidgetAssets(s.o.Widget.Assets)
+	// The origin check and CORS cover every /widget/v1/<channel>/ route,
+	// also those of other features (config, contact), so that a page of
+	// a site that is not allowed can use none of them, and an allowed
+	// site's widget can read them all. Echo applies Use'd middleware at
+	// request time, after routing, so adding it here covers every route.
+	s.e.Use(s.widgetGate)
 	return []Route{
 		{http.MethodGet, "/widget.js", Public, s.widgetAsset(assets, "widget.js")},
 		{http.MethodGet, "/widget.css", Public, s.widgetAsset(assets, "widget.css")},
@@ -100,16 +106,21 @@ func (s *Server) widgetRoutes() []Route {
 	}
 }
 
-// widget wraps a widget route: the channel must be a widget channel (404),
-// the page's Origin allowed (403, with CORS headers only for allowed
-// origins), and the caller's address within its rate limit (429).
-func (s *Server) widget(h func(c echo.Context, ch WidgetChannel) error) echo.HandlerFunc {
+// widgetGate checks the page's Origin on /widget/v1/<channel>/ paths of
+// widget channels (403, with no CORS grant, for a site that is not
+// allowed) and grants CORS to allowed ones. Other paths pass untouched.
+func (s *Server) widgetGate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ch, ok := s.o.Widget.Channels[c.Param("channel")]
-		if !ok {
-			return inbox.Errorf(inbox.ENotFound, "no widget channel %q", c.Param("channel"))
-		}
 		r := c.Request()
+		rest, ok := strings.CutPrefix(r.URL.Path, "/widget/v1/")
+		if !ok {
+			return next(c)
+		}
+		id, _, _ := strings.Cut(rest, "/")
+		ch, ok := s.o.Widget.Channels[id]
+		if !ok {
+			return next(c) // not a widget channel: the route answers 404
+		}
 		origin := r.Header.Get("Origin")
 		if !ch.AllowOrigin(origin, r.Host) {
 			return inbox.Errorf(inbox.EForbidden, "this site may not use the widget: add its origin to allowed_origins")
@@ -123,7 +134,20 @@ func (s *Server) widget(h func(c echo.Context, ch WidgetChannel) error) echo.Han
 			hd.Set("Access-Control-Expose-Headers", "Retry-After")
 			hd.Set("Access-Control-Max-Age", "600")
 		}
-		if err := rateLimited(c, ch.AllowRequest(ch.ClientIP(r))); err != nil {
+		return next(c)
+	}
+}
+
+// widget wraps a widget route: the channel must be a widget channel (404)
+// and the caller's address within its rate limit (429). widgetGate has
+// checked the origin.
+func (s *Server) widget(h func(c echo.Context, ch WidgetChannel) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ch, ok := s.o.Widget.Channels[c.Param("channel")]
+		if !ok {
+			return inbox.Errorf(inbox.ENotFound, "no widget channel %q", c.Param("channel"))
+		}
+		if err := rateLimited(c, ch.AllowRequest(ch.ClientIP(c.Request()))); err != nil {
 			return err
 		}
 		return h(c, ch)
@@ -562,10 +586,11 @@ func (s *Server) widgetAsset(assets map[string]widgetAsset, name string) echo.Ha
 var demoPage = template.Must(template.New("demo").Parse(
 	`<!doctype html><html lang="en"><head><meta charset="utf-8">` +
 		`<meta name="viewport" content="width=device-width, initial-scale=1">` +
-		`<title>{{.}} · inboxd widget</title></head><body>` +
-		`<h1>inboxd widget: {{.}}</h1><p>This page embeds the widget of channel <code>{{.}}</code> with:</p>` +
-		`<pre>&lt;script src="{{"{{"}}public_url{{"}}"}}/widget.js" data-channel="{{.}}" async&gt;&lt;/script&gt;</pre>` +
-		`<script src="/widget.js" data-channel="{{.}}" async></script></body></html>`))
+		`<title>{{.Channel}} · inboxd widget</title></head><body>` +
+		`<h1>inboxd widget: {{.Channel}}</h1><p>This page embeds the widget of channel <code>{{.Channel}}</code> with:</p>` +
+		`<textarea readonly rows="3" cols="36" aria-label="The snippet">` +
+		`<script src="{{.Base}}/widget.js" data-channel="{{.Channel}}" async></script></textarea>` +
+		`<script src="/widget.js" data-channel="{{.Channel}}" async></script></body></html>`))
 
 // widgetDemo is a page of inboxd that embeds a channel's widget: to try
 // it, and for the browser tests. Its policy allows inboxd's own files only.
@@ -575,7 +600,8 @@ func (s *Server) widgetDemo(c echo.Context) error {
 		return inbox.Errorf(inbox.ENotFound, "no widget channel %q", id)
 	}
 	var b bytes.Buffer
-	if err := demoPage.Execute(&b, id); err != nil {
+	data := struct{ Channel, Base string }{id, c.Scheme() + "://" + c.Request().Host}
+	if err := demoPage.Execute(&b, data); err != nil {
 		return err
 	}
 	h := c.Response().Header()

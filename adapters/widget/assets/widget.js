@@ -23,7 +23,7 @@
   var settings = null, config = { mode: 'live' };
   var token = load('token'), lastSeen = +(load('seen') || 0);
   var conversation = 0, lastEventId = '', es = null, esConv = null, esTimer = 0;
-  var byId = {}, pending = [], open = false, typingAt = 0, typingTimer = 0, modeTimer = 0;
+  var byId = {}, pending = [], drawn = '', open = false, typingAt = 0, typingTimer = 0, modeTimer = 0;
   var ui = {};
 
   function load(k) { try { return localStorage.getItem(storeKey + ':' + k); } catch (e) { return null; } }
@@ -136,8 +136,14 @@
     }
   }
 
+  // applyMode draws what the mode shows. Notices that change nothing (an
+  // agent's presence while the chat stays live) leave the page alone, so a
+  // visitor typing keeps the focus and the draft.
   function applyMode() {
     var mode = config.mode || 'live';
+    var key = JSON.stringify(config);
+    if (key === drawn) return;
+    drawn = key;
     ui.root.setAttribute('data-mode', mode);
     ui.root.hidden = mode === 'hidden';
     if (mode === 'hidden' && open) toggle(false);
@@ -324,8 +330,9 @@
         referrer: document.referrer, language: navigator.language || '' }, true);
     }).then(function (r) {
       if (r.status === 200 || r.status === 201) {
-        var m = r.body.message;
-        if (!byId[m.id]) render(m); else { p.node.remove(); pending.splice(pending.indexOf(p), 1); }
+        var m = r.body.message, known = byId[m.id], i = pending.indexOf(p);
+        // The live feed may have shown it first: keep one bubble.
+        if (known && known !== p.node && i >= 0) { p.node.remove(); pending.splice(i, 1); } else render(m);
         setConversation(r.body.conversation);
         return;
       }
@@ -380,6 +387,8 @@
     es = new EventSource(api + '/events' + (q.length ? '?' + q.join('&') : ''));
     es.addEventListener('ready', function (e) {
       esConv = JSON.parse(e.data).conversation;
+      // Which conversation the live feed follows (0: none yet), for tests.
+      ui.root.setAttribute('data-feed', String(esConv));
       if (conversation && esConv !== conversation) connect(); else history();
     });
     es.addEventListener('message', function (e) {

@@ -32,20 +32,22 @@ const (
 // startWidget starts a daemon with two widget channels: "site" (allowed
 // origin, identity verification) and "tight" (small rate limits, client
 // address from X-Forwarded-For so a test can play several addresses).
-func startWidget(t *testing.T, d store.Dialect, extra string) *env {
+// moreChannels are added; queues replace the default two (support, sales).
+func startWidget(t *testing.T, d store.Dialect, moreChannels, queues string) *env {
 	t.Helper()
+	if queues == "" {
+		queues = "  - {id: support, name: Support}\n  - {id: sales, name: Sales}\n"
+	}
 	yaml := fmt.Sprintf(`
 listen: 127.0.0.1:0
 database: {url: %q}
 bootstrap_owner: {email: owner@example.com, password: owner-password}
-queues:
-  - {id: support, name: Support}
-  - {id: sales, name: Sales}
 channels:
   - {id: site, kind: widget, name: Website, queue: support, allowed_origins: [%q], identity_secret: %q}
   - {id: tight, kind: widget, name: Tight, queue: sales, real_ip_header: X-Forwarded-For,
      rate_limits: {ip_per_minute: 8, visitor_per_minute: 4}, max_message_length: 50}
-%s`, storetest.URL(t, d), shopOrigin, identitySecret, extra)
+%squeues:
+%s`, storetest.URL(t, d), shopOrigin, identitySecret, moreChannels, queues)
 	cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ channels:
 
 func forEachWidget(t *testing.T, fn func(t *testing.T, e *env)) {
 	for _, d := range storetest.Dialects(t) {
-		t.Run(string(d), func(t *testing.T) { fn(t, startWidget(t, d, "")) })
+		t.Run(string(d), func(t *testing.T) { fn(t, startWidget(t, d, "", "")) })
 	}
 }
 
@@ -342,6 +344,7 @@ func TestWidgetOriginsAndCORS(t *testing.T) {
 		for _, c := range []struct{ method, path string }{
 			{"POST", "/widget/v1/site/visitors"}, {"OPTIONS", "/widget/v1/site/messages"},
 			{"GET", "/widget/v1/site/settings"}, {"GET", "/widget/v1/site/events"}, {"GET", "/widget/v1/site/messages"},
+			{"GET", "/widget/v1/site/config"}, {"POST", "/widget/v1/site/contact"},
 		} {
 			var body any
 			if c.method == "POST" {
@@ -351,6 +354,11 @@ func TestWidgetOriginsAndCORS(t *testing.T) {
 			if r.status != 403 || r.header.Get("Access-Control-Allow-Origin") != "" {
 				t.Errorf("%s %s from evil.example: %d %v", c.method, c.path, r.status, r.header)
 			}
+		}
+		// The other widget routes (the mode, the contact form) grant CORS too.
+		if r := e.widgetCall("GET", "/widget/v1/site/config", "", nil, "Origin", shopOrigin); r.status != 200 ||
+			r.header.Get("Access-Control-Allow-Origin") != shopOrigin {
+			t.Fatalf("config from the shop: %d %v", r.status, r.header)
 		}
 		// A look-alike origin is another origin.
 		if r := e.widgetCall("GET", "/widget/v1/site/settings", "", nil, "Origin", "https://shop.example.evil.example"); r.status != 403 {
@@ -581,7 +589,7 @@ func TestWidgetLiveFeed(t *testing.T) {
 }
 
 func TestWidgetAssets(t *testing.T) {
-	e := startWidget(t, store.SQLite, "")
+	e := startWidget(t, store.SQLite, "", "")
 	total := 0
 	for _, name := range []string{"/widget.js", "/widget.css"} {
 		r := e.widgetCall("GET", name, "", nil, "Accept-Encoding", "gzip")
