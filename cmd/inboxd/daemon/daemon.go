@@ -68,12 +68,15 @@ type Daemon struct {
 	Store    *store.Store
 	Service  *inbox.Service
 	Channels map[string]adapters.Channel
-	log      *slog.Logger
-	srv      *http.Server
-	cancel   context.CancelFunc
-	bg       sync.WaitGroup
-	done     chan struct{}
-	err      error
+	// API is the HTTP handler (its route table drives the authorization
+	// matrix test).
+	API    *api.Server
+	log    *slog.Logger
+	srv    *http.Server
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+	done   chan struct{}
+	err    error
 }
 
 // NewLogger returns the configured slog logger on w.
@@ -244,7 +247,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		committers = 4
 	}
 	svc.StartGroupCommit(runCtx, committers, 64)
-	d := &Daemon{Addr: ln.Addr().String(), Store: st, Service: svc, Channels: chans, log: log, cancel: cancel,
+	d := &Daemon{Addr: ln.Addr().String(), Store: st, Service: svc, Channels: chans, API: srv, log: log, cancel: cancel,
 		done: make(chan struct{}),
 		srv: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 			IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
