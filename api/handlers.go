@@ -195,6 +195,13 @@ func (s *Server) channelList(c echo.Context) error {
 // inlineTypes may be shown in the browser; anything else downloads.
 var inlineTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
+// activeType: may a browser run content of this type as a page?
+func activeType(ctype string) bool {
+	mt := strings.ToLower(strings.TrimSpace(strings.Split(ctype, ";")[0]))
+	return strings.Contains(mt, "html") || strings.Contains(mt, "xml") || strings.Contains(mt, "javascript") ||
+		strings.Contains(mt, "svg")
+}
+
 // attachment serves a file. Its type is sniffed, never taken from the
 // sender, and a sandbox CSP keeps it from running script even if opened.
 func (s *Server) attachment(c echo.Context) error {
@@ -223,6 +230,12 @@ func (s *Server) attachment(c echo.Context) error {
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(body, head)
 	ctype := http.DetectContentType(head[:n])
+	if activeType(ctype) {
+		// A browser would render HTML or XML (SVG) as a document of this
+		// origin if someone opened the file outside the sandbox: serve
+		// its bytes as plain text.
+		ctype = "text/plain; charset=utf-8"
+	}
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	disp := "attachment"
