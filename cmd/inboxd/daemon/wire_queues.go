@@ -11,6 +11,7 @@ import (
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/notify"
 	"github.com/inboxd/inboxd/inbox/queues"
+	"github.com/inboxd/inboxd/inbox/store"
 	"github.com/inboxd/inboxd/journal"
 )
 
@@ -44,7 +45,7 @@ func wireQueues(ctx context.Context, w *wiring) (api.QueueOptions, error) {
 		mailer = email.NewMailer(cfg, sc.From)
 	}
 	m := queues.New(queues.Options{
-		Store: w.store, Service: w.service, Publisher: w.hub, Clock: w.clock,
+		Store: w.store, Service: w.service, Publisher: queuePublisher(w), Clock: w.clock,
 		Logger: w.log.With("component", "queues"), Queues: qs, Channels: w.infos,
 		IdleAfter: w.cfg.Presence.IdleAfter, Mailer: mailer, PublicURL: strings.TrimSuffix(w.cfg.PublicURL, "/"),
 	})
@@ -52,10 +53,30 @@ func wireQueues(ctx context.Context, w *wiring) (api.QueueOptions, error) {
 	if err != nil {
 		return api.QueueOptions{}, err
 	}
-	w.addJob(func(ctx context.Context) { runQueueTicks(ctx, w, m) })
-	w.addJob(func(ctx context.Context) { runNotifier(ctx, w, m, last) })
+	// Transitions, presence switches and notifications are decided on one
+	// replica (each would otherwise be recorded or sent once per replica);
+	// every replica drains the mail queue its manager fills.
+	w.addLeaderJob("queues", func(ctx context.Context) {
+		done := make(chan struct{})
+		go func() { defer close(done); runNotifier(ctx, w, m, last) }()
+		runQueueTicks(ctx, w, m)
+		<-done
+	})
 	w.addJob(m.RunMailer)
 	return api.QueueOptions{Manager: m}, nil
+}
+
+// queuePublisher is how the manager's committed events reach the hub. On
+// PostgreSQL every commit with events raises a NOTIFY that the event pump
+// of each replica (this one included) follows, so publishing here would
+// deliver them twice; on SQLite nothing else would deliver them.
+// TODO(lead): hand features the pump (the service's Publisher) in wiring
+// and pass it here instead; it orders ids and needs no NOTIFY.
+func queuePublisher(w *wiring) inbox.Publisher {
+	if w.store.Dialect() == store.Postgres {
+		return nil
+	}
+	return w.hub
 }
 
 // runQueueTicks records queue transitions, switches presence and sends
