@@ -187,7 +187,6 @@ func (s *Server) coreRoutes() []Route {
 		{http.MethodPost, "/api/v1/auth/login", Public, s.login},
 		{http.MethodPost, "/api/v1/auth/logout", Member, s.logout},
 		{http.MethodGet, "/api/v1/me", Member, s.me},
-		{http.MethodPut, "/api/v1/me/status", Member, s.setStatus},
 		{http.MethodGet, "/api/v1/journal", Admin, s.journalList},
 		{http.MethodGet, "/api/v1/journal/events", Admin, s.journalEvents},
 		{http.MethodGet, "/api/v1/conversations", Member, s.conversations},

@@ -23,6 +23,9 @@ type Outbound struct {
 	Thread []string
 	// LastInbound is the newest customer message, when there is one.
 	LastInbound *Message
+	// Auto marks an automatic message (an out-of-hours answer), not an
+	// agent's: email sends it with Auto-Submitted: auto-replied.
+	Auto bool
 }
 
 // OutboundConversation is what a sender may need of the conversation.

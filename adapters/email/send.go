@@ -79,6 +79,12 @@ func (s *Sender) Send(ctx context.Context, out inbox.Outbound) (inbox.SendResult
 	if len(refs) > 0 {
 		m.SetGenHeaderPreformatted(mail.HeaderReferences, foldIDs(refs))
 	}
+	if out.Auto {
+		// An out-of-hours answer (RFC 3834): other machines must not
+		// answer it in turn.
+		m.SetGenHeader("Auto-Submitted", "auto-replied")
+		m.SetGenHeader(mail.HeaderXAutoResponseSuppress, "All")
+	}
 	setBody(m, out.Text)
 	if err := s.smtp.send(ctx, m); err != nil {
 		return inbox.SendResult{}, err

@@ -272,3 +272,24 @@ func TestMailer(t *testing.T) {
 		t.Errorf("a header with CRLF was accepted")
 	}
 }
+
+func TestSendAutomaticAnswerIsMarked(t *testing.T) {
+	sink := startSMTP(t)
+	s := testSender(sink, "")
+	for i, auto := range []bool{false, true} {
+		out := replyOutbound()
+		out.MessageID = int64(10 + i)
+		out.Auto = auto
+		if _, err := s.Send(context.Background(), out); err != nil {
+			t.Fatal(err)
+		}
+		env := readEnvelope(t, sink.waitFor(t, i+1)[i].data)
+		want := ""
+		if auto {
+			want = "auto-replied"
+		}
+		if got := env.GetHeader("Auto-Submitted"); got != want {
+			t.Errorf("auto=%v: Auto-Submitted = %q, want %q", auto, got, want)
+		}
+	}
+}

@@ -80,7 +80,7 @@ func (s *Store) LoadOutbound(ctx context.Context, it inbox.OutboxItem) (inbox.Ou
 		return inbox.Outbound{}, classify(err)
 	}
 	out := inbox.Outbound{
-		MessageID: m.ID, ChannelID: m.ChannelID, Contact: *contact, AuthorName: m.AuthorName, Text: m.Text,
+		MessageID: m.ID, ChannelID: m.ChannelID, Contact: *contact, AuthorName: m.AuthorName, Text: m.Text, Auto: m.Auto,
 		Conversation: inbox.OutboundConversation{ID: c.ID, Number: c.Number, Token: c.Token,
 			ThreadKey: c.ThreadKey, Subject: c.Subject, Title: c.Title},
 	}

@@ -209,7 +209,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 
 	// Feature wiring, each in its own file (wire_*.go).
 	w := &wiring{cfg: cfg, store: st, service: svc, hub: hub, channels: chans, infos: infos, log: log, clock: o.Clock,
-		senders: senders, dispatcher: disp}
+		senders: senders, dispatcher: disp, publisher: pump}
 	w.addJob(pump.Run)
 	w.addJob(func(ctx context.Context) { st.ListenEvents(ctx, log.With("component", "events"), pump.Wake) })
 	queueOpts, err := wireQueues(ctx, w)

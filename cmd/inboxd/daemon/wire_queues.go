@@ -11,7 +11,6 @@ import (
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/notify"
 	"github.com/inboxd/inboxd/inbox/queues"
-	"github.com/inboxd/inboxd/inbox/store"
 	"github.com/inboxd/inboxd/journal"
 )
 
@@ -66,18 +65,9 @@ func wireQueues(ctx context.Context, w *wiring) (api.QueueOptions, error) {
 	return api.QueueOptions{Manager: m}, nil
 }
 
-// queuePublisher is how the manager's committed events reach the hub. On
-// PostgreSQL every commit with events raises a NOTIFY that the event pump
-// of each replica (this one included) follows, so publishing here would
-// deliver them twice; on SQLite nothing else would deliver them.
-// TODO(lead): hand features the pump (the service's Publisher) in wiring
-// and pass it here instead; it orders ids and needs no NOTIFY.
-func queuePublisher(w *wiring) inbox.Publisher {
-	if w.store.Dialect() == store.Postgres {
-		return nil
-	}
-	return w.hub
-}
+// queuePublisher is how the manager's committed events reach the hub: the
+// event pump, which delivers each id once and in order on both stores.
+func queuePublisher(w *wiring) inbox.Publisher { return w.publisher }
 
 // runQueueTicks records queue transitions, switches presence and sends
 // what is due, once per poll.

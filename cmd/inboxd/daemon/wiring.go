@@ -22,6 +22,9 @@ type wiring struct {
 	infos      []inbox.ChannelInfo
 	senders    map[string]inbox.Sender
 	dispatcher *inbox.Dispatcher
+	// publisher delivers a feature's committed events to the live feeds in
+	// id order (the event pump, shared with the service).
+	publisher inbox.Publisher
 	log        *slog.Logger
 	clock      inbox.Clock
 	jobs       []func(ctx context.Context)
