@@ -25,9 +25,9 @@ type wiring struct {
 	// publisher delivers a feature's committed events to the live feeds in
 	// id order (the event pump, shared with the service).
 	publisher inbox.Publisher
-	log        *slog.Logger
-	clock      inbox.Clock
-	jobs       []func(ctx context.Context)
+	log       *slog.Logger
+	clock     inbox.Clock
+	jobs      []func(ctx context.Context)
 }
 
 func (w *wiring) addJob(job func(ctx context.Context)) { w.jobs = append(w.jobs, job) }
