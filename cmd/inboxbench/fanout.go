@@ -105,12 +105,15 @@ func fanoutCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "fanout: run %s, %s, %d subscribers, %.0f messages/s for %s on channel %s, %d senders\n%s\n",
 		ld.run, base, *subscribers, rate, *duration, lf.channel, *senders, note)
 
-	f := &fanout{run: ld.run, base: time.Now(), ackAt: make([]atomic.Int64, planned+1)}
-	ld.onAck = func(seq int64, at time.Time) {
-		if seq >= 0 && seq < int64(len(f.ackAt)) {
-			f.ackAt[seq].Store(int64(at.Sub(f.base)) + 1) // +1: zero means "not yet"
+	f := &fanout{run: ld.run, base: time.Now(), ackAt: make([]atomic.Int64, planned+1), sentAt: make([]atomic.Int64, planned+1)}
+	stamp := func(times []atomic.Int64) func(int64, time.Time) {
+		return func(seq int64, at time.Time) {
+			if seq >= 0 && seq < int64(len(times)) {
+				times[seq].Store(int64(at.Sub(f.base)) + 1) // +1: zero means "not yet"
+			}
 		}
 	}
+	ld.onSend, ld.onAck = stamp(f.sentAt), stamp(f.ackAt)
 	subCtx, stopSubs := context.WithCancel(ctx)
 	defer stopSubs()
 	subs := make([]*subscriber, *subscribers)
@@ -208,11 +211,12 @@ produce:
 	subWG.Wait()
 
 	st.print(stdout, elapsed)
-	var delay Histogram
+	var delay, fromPost Histogram
 	var events, dups, early, reconnects int64
 	missing, missingSubs := 0, 0
 	for _, s := range subs {
 		delay.Merge(&s.delay)
+		fromPost.Merge(&s.fromPost)
 		events += s.events.Load()
 		dups += s.dups.Load()
 		early += s.early.Load()
@@ -222,7 +226,8 @@ produce:
 			missingSubs++
 		}
 	}
-	fmt.Fprintf(stdout, "delivery delay (202 to event at a subscriber): %s\n", delay.Summary())
+	fmt.Fprintf(stdout, "delivery delay (202 to event at a subscriber; before the 202 counts 0): %s\n", delay.Summary())
+	fmt.Fprintf(stdout, "post to event (first attempt sent to event at a subscriber): %s\n", fromPost.Summary())
 	fmt.Fprintf(stdout, "events received %d (expected %d = %d acknowledged × %d subscribers); arrived before the 202 %d; repeated %d; reconnects %d\n",
 		events, int64(len(acked))*int64(len(subs)), len(acked), len(subs), early, dups, reconnects)
 	if missing > 0 {
@@ -237,16 +242,17 @@ produce:
 type fanout struct {
 	run  string
 	base time.Time
-	// ackAt[seq] is when message seq was acknowledged, in ns since base
-	// plus one (zero: not yet).
-	ackAt []atomic.Int64
+	// ackAt[seq] is when message seq was acknowledged and sentAt[seq]
+	// when its first attempt left, in ns since base plus one (zero: not
+	// yet).
+	ackAt, sentAt []atomic.Int64
 }
 
 // subscriber is one SSE connection (and its reconnections).
 type subscriber struct {
 	f                               *fanout
 	seen                            []atomic.Uint64 // bit per seq
-	delay                           Histogram       // owned by the run goroutine
+	delay, fromPost                 Histogram       // owned by the run goroutine
 	events, dups, early, reconnects atomic.Int64
 }
 
@@ -319,6 +325,9 @@ func (s *subscriber) handle(ev sseEvent) {
 	if w.Or(bit)&bit != 0 {
 		s.dups.Add(1)
 		return
+	}
+	if p := s.f.sentAt[seq].Load(); p != 0 {
+		s.fromPost.Record(arrived.Sub(s.f.base) - time.Duration(p-1))
 	}
 	if a := s.f.ackAt[seq].Load(); a != 0 {
 		s.delay.Record(arrived.Sub(s.f.base) - time.Duration(a-1))

@@ -166,8 +166,9 @@ type loader struct {
 	c   *Client
 	lf  loadFlags
 	run string
-	// onAck, when set, is called as soon as a message is acknowledged.
-	onAck func(seq int64, at time.Time)
+	// onSend and onAck, when set, are called at a message's first
+	// attempt and as soon as it is acknowledged.
+	onSend, onAck func(seq int64, at time.Time)
 
 	mu    sync.Mutex
 	st    sendStats
@@ -225,6 +226,9 @@ func (l *loader) send(ctx context.Context, seq int64) error {
 	m.Contact.ID = "bench-" + l.run + "-" + strconv.FormatInt(k, 10)
 	m.Contact.Name = "Bench " + l.run + " " + strconv.FormatInt(k, 10)
 	start := time.Now()
+	if l.onSend != nil {
+		l.onSend(seq, start)
+	}
 	backoff := 50 * time.Millisecond
 	var errs []string
 	for attempt := 1; ; attempt++ {

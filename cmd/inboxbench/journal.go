@@ -29,6 +29,7 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	channel := fs.String("channel", "crm", "value of the channel filter")
 	agent := fs.Int64("agent", 0, "user id for the agent filter (default: the logged-in user)")
 	search := fs.String("search", "order 4242", "search term (q) for the search rows")
+	rowTime := fs.Duration("row-time", 30*time.Second, "time budget per row: a slow row stops early and shows its sample count")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,6 +42,9 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *depth < 1 || *depth > 10_000 {
 		return errors.New("--depth: must be between 1 and 10000")
+	}
+	if *rowTime <= 0 || *rowTime > time.Hour {
+		return errors.New("--row-time: must be between 0 and 1h")
 	}
 	c := newClient(base, 2, 30*time.Second)
 	if err := c.authenticate(ctx, auth); err != nil {
@@ -63,8 +67,8 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		{"q=" + strconv.Quote(*search), "q", *search},
 	}
 	fmt.Fprintf(stdout, "journal: %s, %d requests per row, sequential; latency is client-side (HTTP round trip + JSON decode)\n\n", base, *requests)
-	fmt.Fprintln(stdout, "| query | page | rows | p50 | p95 | p99 | max | server p99 |")
-	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(stdout, "| query | page | rows | n | p50 | p95 | p99 | max | server p99 |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
 	serverSent := false
 	for _, f := range filters {
 		q := url.Values{"limit": {"50"}}
@@ -94,7 +98,7 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if p.cursor != "" {
 				pq.Set("cursor", p.cursor)
 			}
-			r, err := measurePage(ctx, c, "/api/v1/journal?"+pq.Encode(), *requests)
+			r, err := measurePage(ctx, c, "/api/v1/journal?"+pq.Encode(), *requests, *rowTime)
 			if err != nil {
 				return err
 			}
@@ -102,11 +106,11 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if r.server.Count() > 0 {
 				srv, serverSent = ms(r.server.Quantile(0.99)), true
 			}
-			fmt.Fprintf(stdout, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", f.name, p.label, r.rows,
+			fmt.Fprintf(stdout, "| %s | %s | %d | %d | %s | %s | %s | %s | %s |\n", f.name, p.label, r.rows, r.client.Count(),
 				ms(r.client.Quantile(0.5)), ms(r.client.Quantile(0.95)), ms(r.client.Quantile(0.99)), ms(r.client.Max()), srv)
 		}
 		if cursor == "" {
-			fmt.Fprintf(stdout, "| %s | deep | — | fewer than 2 pages match | | | | |\n", f.name)
+			fmt.Fprintf(stdout, "| %s | deep | — | — | fewer than 2 pages match | | | | |\n", f.name)
 		}
 	}
 	if !serverSent {
@@ -147,10 +151,17 @@ type pageResult struct {
 	rows           int
 }
 
-// measurePage GETs path requests times after a short warm-up.
-func measurePage(ctx context.Context, c *Client, path string, requests int) (*pageResult, error) {
+// measurePage GETs path requests times after a short warm-up, or until
+// budget is spent (a search scanning millions of rows must not hold the
+// run for an hour).
+func measurePage(ctx context.Context, c *Client, path string, requests int, budget time.Duration) (*pageResult, error) {
 	r := &pageResult{}
-	for i := -5; i < requests; i++ {
+	start := time.Now()
+	end := start.Add(budget)
+	for i := -5; i < requests && (i <= 0 || time.Now().Before(end)); i++ {
+		if i < 0 && time.Since(start) > budget/10 {
+			i = 0 // slow enough that the warm-up is not worth its time
+		}
 		var p struct {
 			Items []struct{} `json:"items"`
 		}
