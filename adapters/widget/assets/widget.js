@@ -82,7 +82,7 @@
     var host = el('div', { id: hostId });
     host.style.setProperty('--inboxd-primary', settings.colors.primary);
     host.style.setProperty('--inboxd-on-primary', settings.colors.on_primary);
-    var root = host.attachShadow({ mode: 'open' });
+    var root = ui.shadow = host.attachShadow({ mode: 'open' });
     root.appendChild(el('link', { rel: 'stylesheet', href: base + '/widget.css' }));
     ui.badge = el('span', { 'class': 'badge', 'aria-hidden': 'true', hidden: true });
     ui.launcher = el('button', { type: 'button', 'class': 'launcher', 'aria-label': t('launcher'), 'aria-expanded': 'false',
@@ -95,7 +95,9 @@
     ui.panel = el('div', { id: 'inboxd-panel', 'class': 'panel', role: 'dialog', 'aria-labelledby': 'inboxd-title', hidden: true,
       on: { keydown: function (e) { if (e.key === 'Escape') toggle(false); } } },
       [el('div', { 'class': 'header' }, [ui.title, ui.close]), ui.notice, ui.body]);
-    ui.root = el('div', { 'class': 'root', lang: settings.lang, 'data-position': settings.position, 'data-mode': 'live' },
+    // data-mode is set once /config has answered (applyMode): until then
+    // the widget is not shown, so nothing is clicked before it is drawn.
+    ui.root = el('div', { 'class': 'root', lang: settings.lang, 'data-position': settings.position, hidden: true },
       [ui.panel, ui.launcher]);
     root.appendChild(ui.root);
     ui.log = el('div', { 'class': 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t('log'), tabindex: '0' });
@@ -144,6 +146,7 @@
     var key = JSON.stringify(config);
     if (key === drawn) return;
     drawn = key;
+    var focused = ui.shadow.activeElement;
     ui.root.setAttribute('data-mode', mode);
     ui.root.hidden = mode === 'hidden';
     if (mode === 'hidden' && open) toggle(false);
@@ -164,6 +167,7 @@
     ui.notice.textContent = notice;
     ui.notice.hidden = !notice;
     ui.title.textContent = mode === 'offline' ? t('offline_title') : mode === 'contact_form' ? t('form_title') : t('title');
+    if (focused && focused.isConnected && focused !== ui.shadow.activeElement) focused.focus();
   }
 
   function offlineView() {
