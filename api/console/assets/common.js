@@ -212,7 +212,7 @@ const ibx = (() => {
 
   const handlers = [];
   const feedKinds = ['conversation.created', 'conversation.updated', 'message.created', 'message.updated',
-    'presence.changed', 'presence.updated', 'queue.opened', 'queue.closed', 'queue.updated', 'queue.changed'];
+    'presence.changed', 'queue.opened', 'queue.closed', 'queue.override'];
   let source = null;
 
   // onEvent registers a handler for the page's live feed; EventSource
@@ -226,7 +226,7 @@ const ibx = (() => {
       source.addEventListener(k, (m) => {
         let ev;
         try { ev = JSON.parse(m.data); } catch (_) { return; }
-        notifier.handle(ev);
+        presenceChanged(ev);
         for (const fn of handlers) {
           try { fn(ev); } catch (e) { console.error(e); }
         }
@@ -238,59 +238,49 @@ const ibx = (() => {
 
   // --- notifications -------------------------------------------------------
 
+  // The server decides who is told about what, from the agent's settings
+  // and presence (GET /api/v1/me/notifications/events); this page plays
+  // the sound and shows the desktop notification.
   let presence = 'offline';
-  const defaults = {
-    new_chat: { in_app: true }, my_conversation: { in_app: true },
-    registered_contact: { in_app: true }, missed_while_offline: { in_app: true },
-  };
 
   const notifier = (() => {
-    let settings = defaults;
     const known = new Map(); // conversation id -> last summary seen
     let audio = null;
-
-    api('GET', '/api/v1/me/notifications').then((s) => { if (s) settings = s; }).catch(() => { /* defaults */ });
+    let stream = null;
 
     function remember(summary) { if (summary && summary.id) known.set(summary.id, summary); }
 
-    // kindOf decides which notification setting an event falls under:
-    // a chat that starts (or returns to the queue) is new_chat, a customer
-    // message in a conversation the agent takes part in is my_conversation.
-    function kindOf(ev) {
-      const p = ev.payload || {};
-      if (ev.kind === 'conversation.created' && p.status === 'unassigned') return 'new_chat';
-      if (ev.kind === 'conversation.updated') {
-        const before = known.get(p.id);
-        if (before && before.status !== 'unassigned' && p.status === 'unassigned') return 'new_chat';
-        return '';
-      }
-      if (ev.kind === 'message.created' && p.direction === 'in') {
-        const c = known.get(p.conversation_id);
-        if (c && (c.participants || []).some((x) => x.id === me.id)) return 'my_conversation';
-      }
-      return '';
+    function viewing(convID) {
+      const c = document.querySelector('.conv');
+      return !document.hidden && body.dataset.page === 'conversation' && c && Number(c.dataset.id) === convID;
     }
 
-    function handle(ev) {
-      const kind = kindOf(ev);
-      if (ev.kind.startsWith('conversation.')) remember(ev.payload);
-      if (!kind || presence === 'offline') return;
-      const s = settings[kind] || {};
-      if (!s.in_app) return;
-      const p = ev.payload || {};
-      const convID = p.conversation_id || p.id;
-      const viewing = !document.hidden && body.dataset.page === 'conversation' &&
-        Number(document.querySelector('.conv') && document.querySelector('.conv').dataset.id) === convID;
-      if (viewing) return;
-      const c = known.get(convID) || {};
-      const title = kind === 'new_chat' ? 'New chat: ' + (c.title || p.title || '') : (c.title || 'Message');
-      const text = p.text || p.preview || '';
+    function show(n) {
+      const p = n.payload || {};
+      const conv = p.conversation || {};
+      const convID = n.conversation_id || conv.id || 0;
+      if (convID && viewing(convID)) return;
+      const name = conv.title || (conv.number ? '#' + conv.number : '');
+      const titles = {
+        new_chat: 'New chat: ' + name, slow_chat: 'Waiting for an answer: ' + name,
+        my_conversation: 'New message: ' + name, registered_contact: 'Contact form: ' + ((p.form && p.form.name) || ''),
+        missed_while_offline: 'Missed while offline: ' + name,
+      };
+      const text = (p.message && p.message.text) || (p.form && p.form.message) || '';
       if (soundOn()) beep();
-      if (window.Notification && Notification.permission === 'granted' && document.hidden) {
-        const n = new Notification(title, { body: text.slice(0, 200), tag: 'inboxd-' + convID });
-        n.onclick = () => { window.focus(); location.href = '/conversations/' + convID; };
+      if (window.Notification && Notification.permission === 'granted' && (document.hidden || !document.hasFocus())) {
+        const d = new Notification(titles[n.kind] || 'inboxd', { body: text.slice(0, 200), tag: 'inboxd-' + (convID || n.id) });
+        d.onclick = () => { window.focus(); if (convID) location.href = '/conversations/' + convID; };
       }
-      body.dispatchEvent(new CustomEvent('ibx-notified', { detail: { kind, conversation: convID } }));
+      body.dispatchEvent(new CustomEvent('ibx-notified', { detail: { kind: n.kind, conversation: convID } }));
+    }
+
+    function start() {
+      if (stream || !me.id) return;
+      stream = new EventSource('/api/v1/me/notifications/events');
+      stream.addEventListener('notification', (m) => {
+        try { show(JSON.parse(m.data)); } catch (e) { console.error(e); }
+      });
     }
 
     // beep plays a short two-tone chime with Web Audio (no sound file).
@@ -312,12 +302,35 @@ const ibx = (() => {
       } catch (_) { /* no audio */ }
     }
 
-    return { handle, remember, kindOf, setSettings: (s) => { settings = s; } };
+    function stop() { if (stream) stream.close(); }
+
+    return { remember, start, stop, show, known };
   })();
+
+  // presenceChanged follows changes made elsewhere (another tab, the
+  // agent's hours, idle detection) in the header's switch.
+  function presenceChanged(ev) {
+    const p = ev.payload || {};
+    if (ev.kind !== 'presence.changed' || p.user_id !== me.id) return;
+    const sel = document.querySelector('select[name=presence]');
+    if (sel && p.status) {
+      sel.value = p.status;
+      sel.closest('.presence').dataset.presence = p.status;
+      presence = p.status;
+    }
+  }
 
   function soundOn() { return localStorage.getItem('inboxd.sound') !== 'off'; }
 
-  document.addEventListener('DOMContentLoaded', setupHeader);
+  document.addEventListener('DOMContentLoaded', () => { setupHeader(); notifier.start(); });
+  // Leaving the page closes its live feeds at once: a page kept in the
+  // back/forward cache would otherwise hold its connections open, and the
+  // browser allows only six per site. Coming back reloads fresh data.
+  window.addEventListener('pagehide', () => {
+    if (source) source.close();
+    notifier.stop();
+  });
+  window.addEventListener('pageshow', (ev) => { if (ev.persisted) location.reload(); });
 
   return { me, api, el, when, fullTime, channelTag, badge, participants, row, keyboardList, focusRow,
     ensureTabStop, flash, onEvent, startFeed, notifier, soundOn, APIError };

@@ -241,7 +241,8 @@ document.addEventListener('DOMContentLoaded', () => {
     try {
       const m = await api('POST', `/api/v1/conversations/${id}/messages`, { text });
       textarea.value = '';
-      messages.set(m.id, m);
+      // The feed may already have brought a newer state (sent) of it.
+      if (!messages.has(m.id)) messages.set(m.id, m);
       renderTimeline();
       list.scrollTop = list.scrollHeight;
       const d = await api('GET', `/api/v1/conversations/${id}`);

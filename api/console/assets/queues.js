@@ -31,9 +31,12 @@ document.addEventListener('DOMContentLoaded', () => {
     return el('article', { class: 'card queue', 'data-queue': q.id, 'data-open': String(open) },
       el('h2', {}, el('span', { class: 'state ' + (open ? 'open' : 'closed'), text: open ? 'open' : 'closed' }), ' ', q.name || q.id),
       el('dl', { class: 'kv' },
-        el('dt', { text: 'Hours' }), el('dd', { text: q.hours_text || q.hours || 'always open' }),
-        el('dt', { text: 'Widget when closed' }), el('dd', { text: q.mode || '—' }),
-        el('dt', { text: 'Next change' }), el('dd', { text: next ? fullTime(next) : '—' })),
+        el('dt', { text: 'Hours' }), el('dd', { text: q.hours || 'always open' }),
+        el('dt', { text: 'Timezone' }), el('dd', { text: q.timezone || 'UTC' }),
+        el('dt', { text: 'Widget now' }), el('dd', { text: q.mode || '—' }),
+        el('dt', { text: 'When closed' }), el('dd', { text: q.offline_mode || '—' }),
+        el('dt', { text: 'Next change' }), el('dd', { text: next ? fullTime(next) : (q.override && q.override !== 'auto' ? 'held by the switch' : '—') }),
+        el('dt', { text: 'Agents online' }), el('dd', { text: String(q.agents_online ?? '—') })),
       el('label', { class: 'switch' }, 'Global switch ', sel));
   }
 

@@ -39,8 +39,7 @@ document.addEventListener('DOMContentLoaded', () => {
     const s = { invisible_slow_chats: nf.invisible_slow_chats.checked };
     for (const k of kinds) s[k] = { in_app: nf.elements[k + '.in_app'].checked, email: nf.elements[k + '.email'].checked };
     try {
-      const saved = await api('PUT', '/api/v1/me/notifications', s);
-      ibx.notifier.setSettings(saved || s);
+      await api('PUT', '/api/v1/me/notifications', s);
       result(nf, 'Saved.');
     } catch (e) {
       result(nf, e.message, true);

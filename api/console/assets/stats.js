@@ -12,7 +12,13 @@ document.addEventListener('DOMContentLoaded', async () => {
     if (!items.length) { box.replaceChildren(el('p', { class: 'hint', text: 'No registered contacts in this queue.' })); return; }
     const qs = [];
     for (const it of items) for (const k of Object.keys(it.answers || {})) if (!qs.includes(k)) qs.push(k);
-    const head = el('tr', {}, ...['When', 'Name', 'Email', 'Message', ...qs].map((h) => el('th', { text: h })));
+    // Column titles are the questions' labels, as the queue defines them.
+    const labels = {};
+    try {
+      const qv = await api('GET', '/api/v1/queues');
+      for (const q of (qv.items || [])) if (q.id === queue) for (const x of (q.questions || [])) labels[x.id] = x.label;
+    } catch (_) { /* ids then */ }
+    const head = el('tr', {}, ...['When', 'Name', 'Email', 'Message', ...qs.map((k) => labels[k] || k)].map((h) => el('th', { text: h })));
     const rows = items.map((it) => el('tr', {},
       el('td', { text: fullTime(it.created_at) }), el('td', { text: it.name || '' }), el('td', { text: it.email || '' }),
       el('td', { class: 'wrap', text: it.message || '' }),
