@@ -88,7 +88,6 @@ func (s *Server) widgetRoutes() []Route {
 	// a site that is not allowed can use none of them, and an allowed
 	// site's widget can read them all. Echo applies Use'd middleware at
 	// request time, after routing, so adding it here covers every route.
-	s.e.Use(s.widgetGate)
 	return []Route{
 		{http.MethodGet, "/widget.js", Public, s.widgetAsset(assets, "widget.js")},
 		{http.MethodGet, "/widget.css", Public, s.widgetAsset(assets, "widget.css")},

@@ -70,7 +70,11 @@ func (s *Server) stream(c echo.Context, filter func(*inbox.Event) bool) error {
 	ctx := c.Request().Context()
 	write := func(e inbox.Event) error {
 		b, _ := json.Marshal(feedEvent{ID: e.ID, Kind: e.Kind, ConversationID: e.ConversationID, Payload: e.Payload})
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Kind, b); err != nil {
+		id := ""
+		if e.ID > 0 {
+			id = "id: " + strconv.FormatInt(e.ID, 10) + "\n"
+		}
+		if _, err := fmt.Fprintf(w, "%sevent: %s\ndata: %s\n\n", id, e.Kind, b); err != nil {
 			return err
 		}
 		w.Flush()
@@ -98,13 +102,17 @@ func (s *Server) stream(c echo.Context, filter func(*inbox.Event) bool) error {
 			if !ok {
 				return nil // dropped for lagging: reconnect and replay
 			}
-			if e.ID <= last {
+			// Ephemeral events (typing) are never stored: they have no id,
+			// are not replayed, and do not move the resume point.
+			if e.ID != 0 && e.ID <= last {
 				continue
 			}
 			if err := write(e); err != nil {
 				return nil
 			}
-			last = e.ID
+			if e.ID > 0 {
+				last = e.ID
+			}
 		}
 	}
 }
