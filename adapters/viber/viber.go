@@ -131,7 +131,7 @@ func newChannel(cfg adapters.Config, deps adapters.Deps) (*Channel, error) {
 	if ch.log == nil {
 		ch.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ch.log = ch.log.With("channel_id", cfg.ID, "channel_kind", Kind)
+	ch.log = ch.log.With("channel", cfg.ID, "kind", Kind)
 	if ch.clock == nil {
 		ch.clock = inbox.SystemClock{}
 	}

@@ -76,6 +76,7 @@ func New(ac adapters.Config, deps adapters.Deps) (adapters.Channel, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	c.log = c.log.With("channel", ac.ID, "kind", Kind)
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 15 * time.Second}
 	}
@@ -187,7 +188,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeDomainError(w, err)
 		default:
 			// Not stored: the sender must retry.
-			c.log.Warn("webhook ingest failed", "channel", c.id, "err", err)
+			c.log.Warn("webhook ingest failed", "err", err)
 			w.Header().Set("Retry-After", "5")
 			writeError(w, http.StatusServiceUnavailable, inbox.EUnavailable, "not stored, retry later")
 		}

@@ -118,9 +118,8 @@ func BuildChannels(cfg *Config, deps adapters.Deps) (map[string]adapters.Channel
 			errs = append(errs, fmt.Errorf("%s.kind: %q is not a channel kind this inboxd knows", key, cc.Kind))
 			continue
 		}
-		d := deps
-		d.Logger = deps.Logger.With("channel", cc.ID)
-		ch, err := f(adapters.Config{ID: cc.ID, Kind: cc.Kind, Name: cc.Name, Queue: cc.Queue, Decode: cc.Decode}, d)
+		// Adapters add the channel attribute to their own log lines.
+		ch, err := f(adapters.Config{ID: cc.ID, Kind: cc.Kind, Name: cc.Name, Queue: cc.Queue, Decode: cc.Decode}, deps)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s.%w", key, err))
 			continue
