@@ -231,7 +231,9 @@ produce:
 	fmt.Fprintf(stdout, "events received %d (expected %d = %d acknowledged × %d subscribers); arrived before the 202 %d; repeated %d; reconnects %d\n",
 		events, int64(len(acked))*int64(len(subs)), len(acked), len(subs), early, dups, reconnects)
 	if missing > 0 {
-		fmt.Fprintf(stdout, "MISSED: %d (message, subscriber) pairs at %d of %d subscribers\n", missing, missingSubs, len(subs))
+		some, all := missedMessages(subs, acked)
+		fmt.Fprintf(stdout, "MISSED: %d (message, subscriber) pairs at %d of %d subscribers; %d messages missed by some subscriber, %d by every one\n",
+			missing, missingSubs, len(subs), some, all)
 		return errFailed
 	}
 	fmt.Fprintln(stdout, "no event missed: every subscriber received every acknowledged message")
@@ -366,6 +368,28 @@ func (s *subscriber) misses(acked []int64) int {
 		}
 	}
 	return n
+}
+
+// missedMessages counts acknowledged messages that some subscriber, and
+// that every subscriber, did not receive: a message lost by everyone was
+// never published to the feed; one lost by some was dropped per
+// connection.
+func missedMessages(subs []*subscriber, acked []int64) (some, all int) {
+	for _, seq := range acked {
+		n := 0
+		for _, s := range subs {
+			if s.misses([]int64{seq}) > 0 {
+				n++
+			}
+		}
+		if n > 0 {
+			some++
+		}
+		if n == len(subs) {
+			all++
+		}
+	}
+	return some, all
 }
 
 func totalMisses(subs []*subscriber, acked []int64) int {

@@ -35,4 +35,9 @@ func TestSubscriberRecordsDelayRepeatsAndMisses(t *testing.T) {
 	if got := s.misses([]int64{1, 2, 3, 4}); got != 2 {
 		t.Errorf("misses = %d, want 2 (messages 3 and 4)", got)
 	}
+	other := &subscriber{f: f, seen: make([]atomic.Uint64, 1)}
+	other.handle(ev("message.created", 3))
+	if some, all := missedMessages([]*subscriber{s, other}, []int64{1, 2, 3, 4}); some != 4 || all != 1 {
+		t.Errorf("missedMessages = %d, %d; want 4 (1, 2, 3, 4), 1 (4)", some, all)
+	}
 }
