@@ -71,6 +71,16 @@ func BenchmarkJournalFirstPage(b *testing.B) {
 			}
 			b.Logf("%s: seeded 100,000 conversations in %s", d, time.Since(start).Round(time.Millisecond))
 			owner := &inbox.User{ID: 1, Role: inbox.RoleOwner}
+			// An agent in 60 conversations spread over the whole journal:
+			// the filter must not walk the other 99,940.
+			agent := &inbox.User{Email: "agent@example.com", Name: "Agent", Role: inbox.RoleAgent, CreatedAt: time.Now()}
+			if err := st.CreateUser(ctx, agent, "x"); err != nil {
+				b.Fatal(err)
+			}
+			agentID := agent.ID
+			for i := int64(1); i <= 100_000; i += 1666 {
+				st.DB().Exec(`INSERT INTO participants (conversation_id, user_id, joined_at) VALUES (?, ?, ?)`, i, agentID, time.Now())
+			}
 			j := journal.New(st, channels)
 			first, err := j.List(ctx, journal.Query{Viewer: owner, Limit: 50})
 			if err != nil || len(first.Items) != 50 {
@@ -86,12 +96,13 @@ func BenchmarkJournalFirstPage(b *testing.B) {
 				{"first", journal.Query{Viewer: owner, Limit: 50}},
 				{"status", journal.Query{Viewer: owner, Limit: 50, Status: inbox.StatusUnassigned}},
 				{"channel", journal.Query{Viewer: owner, Limit: 50, ChannelID: "site"}},
+				{"agent", journal.Query{Viewer: owner, Limit: 50, AgentID: agentID}},
 				{"deep", journal.Query{Viewer: owner, Limit: 50, After: &deep}},
 			} {
 				b.Run(q.name, func(b *testing.B) {
 					for b.Loop() {
 						p, err := j.List(ctx, q.q)
-						if err != nil || len(p.Items) != 50 {
+						if err != nil || len(p.Items) < 50 && q.name != "agent" || len(p.Items) == 0 {
 							b.Fatalf("%d items, %v", len(p.Items), err)
 						}
 					}

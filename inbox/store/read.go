@@ -19,7 +19,10 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 	)
 	switch q.Scope {
 	case journal.ScopeMine:
-		where = append(where, `EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = c.id AND p.user_id = ?)`)
+		// IN drives the query from the participants(user_id) index; an
+		// EXISTS per row made SQLite walk the whole journal index for an
+		// agent with few conversations.
+		where = append(where, `c.id IN (SELECT p.conversation_id FROM participants p WHERE p.user_id = ?)`)
 		args = append(args, q.Viewer.ID)
 	case journal.ScopeQueue:
 		where = append(where, `c.status = 'unassigned'`)
@@ -37,7 +40,7 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 		args = append(args, q.ChannelID)
 	}
 	if q.AgentID != 0 {
-		where = append(where, `EXISTS (SELECT 1 FROM participants pa WHERE pa.conversation_id = c.id AND pa.user_id = ?)`)
+		where = append(where, `c.id IN (SELECT pa.conversation_id FROM participants pa WHERE pa.user_id = ?)`)
 		args = append(args, q.AgentID)
 	}
 	if q.Text != "" {
