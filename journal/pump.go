@@ -46,10 +46,11 @@ func NewPump(r Reader, hub *Hub, last int64, log *slog.Logger) *Pump {
 // Publish implements inbox.Publisher for this replica's own commits.
 func (p *Pump) Publish(evs []inbox.Event) {
 	p.mu.Lock()
-	out := p.accept(evs)
+	// Hand over under the lock: two committers releasing it first could
+	// reach the hub in the wrong order. Hub.Publish never blocks.
+	p.hub.Publish(p.accept(evs))
 	waiting := len(p.held) > 0
 	p.mu.Unlock()
-	p.hub.Publish(out)
 	if waiting {
 		p.Wake()
 	}
@@ -98,9 +99,8 @@ func (p *Pump) poll(ctx context.Context) {
 			return
 		}
 		p.mu.Lock()
-		out := p.accept(evs)
+		p.hub.Publish(p.accept(evs))
 		p.mu.Unlock()
-		p.hub.Publish(out)
 		if len(evs) < 500 {
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,5 +97,43 @@ func TestPumpReadsOtherReplicasEvents(t *testing.T) {
 	}
 	if got := drain(sub); got != "[2 3]" {
 		t.Fatalf("from the table: %s", got)
+	}
+}
+
+// Concurrent committers publishing contiguous batches: every subscriber
+// sees every id exactly once, in order.
+func TestPumpConcurrentPublishKeepsOrder(t *testing.T) {
+	hub := NewHub()
+	sub := hub.Subscribe(nil)
+	p := NewPump(&fakeEvents{}, hub, 0, slog.New(slog.DiscardHandler))
+	const writers, per = 8, 30 // 480 events: within one subscriber buffer
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex // ids are taken in order, like a sequence; commits race
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range per {
+				mu.Lock()
+				a := next.Add(2) - 1
+				mu.Unlock()
+				p.Publish(ids(a, a+1))
+			}
+		}()
+	}
+	wg.Wait()
+	var last int64
+	n := 0
+	for len(sub.C) > 0 {
+		e := <-sub.C
+		if e.ID != last+1 {
+			t.Fatalf("got %d after %d", e.ID, last)
+		}
+		last = e.ID
+		n++
+	}
+	if n != writers*per*2 {
+		t.Fatalf("got %d events, want %d", n, writers*per*2)
 	}
 }
