@@ -44,11 +44,15 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 		args = append(args, q.AgentID)
 	}
 	if q.Text != "" {
-		like := s.like()
-		pat := "%" + escapeLike(q.Text) + "%"
-		where = append(where, `(c.title `+like+` ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages ms
-			WHERE ms.conversation_id = c.id AND ms.text `+like+` ? ESCAPE '\'))`)
-		args = append(args, pat, pat)
+		cond, cargs, ok, err := s.searchCond(ctx, q.Text)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, nil // no word to look for: nothing matches
+		}
+		where = append(where, cond)
+		args = append(args, cargs...)
 	}
 	if q.After != nil {
 		// A row-value comparison: both stores turn it into a range scan of
