@@ -359,8 +359,11 @@ func (s *Server) widgetTyping(c echo.Context, ch WidgetChannel) error {
 		return err
 	}
 	id, _, err := s.visitorConversation(c, key, "")
-	if err != nil || id == 0 {
-		return err // nobody to tell before the first message
+	if err != nil {
+		return err
+	}
+	if id == 0 {
+		return c.NoContent(http.StatusNoContent) // nobody to tell before the first message
 	}
 	conv, _, err := s.o.Reader.ConversationView(c.Request().Context(), id)
 	if err != nil {
@@ -494,7 +497,7 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 			if e.ID > 0 && e.ID <= last {
 				continue
 			}
-			if err := write(e); err != nil {
+			if err := write(*e); err != nil {
 				return nil
 			}
 			if e.ID > 0 {

@@ -107,7 +107,7 @@ func (s *Server) stream(c echo.Context, filter func(*inbox.Event) bool) error {
 			if e.ID != 0 && e.ID <= last {
 				continue
 			}
-			if err := write(e); err != nil {
+			if err := write(*e); err != nil {
 				return nil
 			}
 			if e.ID > 0 {

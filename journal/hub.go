@@ -24,9 +24,11 @@ func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
 
 // Subscription receives the events its filter accepts. C is closed when
 // the subscription ends (Close, or dropped for lagging: Dropped is then
-// true).
+// true). Events are shared by every subscriber: read them, never change
+// them. Pointers keep each subscriber's buffer small (4 KiB, not 70), which
+// is what 10,000 idle feeds cost.
 type Subscription struct {
-	C       chan inbox.Event
+	C       chan *inbox.Event
 	filter  func(*inbox.Event) bool
 	hub     *Hub
 	once    sync.Once
@@ -35,7 +37,7 @@ type Subscription struct {
 
 // Subscribe registers a subscriber; filter decides per event.
 func (h *Hub) Subscribe(filter func(*inbox.Event) bool) *Subscription {
-	s := &Subscription{C: make(chan inbox.Event, SubscriberBuffer), filter: filter, hub: h}
+	s := &Subscription{C: make(chan *inbox.Event, SubscriberBuffer), filter: filter, hub: h}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -72,7 +74,7 @@ func (h *Hub) Publish(events []inbox.Event) {
 				continue
 			}
 			select {
-			case s.C <- events[i]:
+			case s.C <- &events[i]:
 			default:
 				lagging = append(lagging, s)
 			}

@@ -39,13 +39,16 @@ type Content struct {
 
 // ContactForm is what a customer wrote in the offline contact form.
 type ContactForm struct {
-	Name, Email, Message string
-	Answers              []Answer // in the configured questions' order
+	Name    string   `json:"name"`
+	Email   string   `json:"email"`
+	Message string   `json:"message"`
+	Answers []Answer `json:"answers"` // in the configured questions' order
 }
 
 // Answer is one answered question of the contact form.
 type Answer struct {
-	Label, Value string
+	Label string `json:"label"`
+	Value string `json:"value"`
 }
 
 // TranscriptContent is the Content of a missed-messages email for t; the

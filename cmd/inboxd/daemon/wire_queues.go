@@ -124,7 +124,7 @@ func runNotifier(ctx context.Context, w *wiring, m *queues.Manager, last int64) 
 				if !ok {
 					break live
 				}
-				handle(e)
+				handle(*e)
 			}
 		}
 		sub.Close()
