@@ -89,7 +89,7 @@ func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*Store, e
 	if d == SQLite {
 		sqlDB.SetMaxOpenConns(4)
 	} else {
-		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxOpenConns(poolSize)
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
@@ -112,6 +112,22 @@ func checkWritable(dir string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// poolSize is the PostgreSQL connections for queries; connections held
+// for long (leader locks, LISTEN) are reserved on top with Reserve.
+const poolSize = 20
+
+// Reserve makes room in the pool for n connections that will be held for
+// long (one per leader lock, one for LISTEN), so that they never starve
+// the requests. SQLite needs none.
+func (s *Store) Reserve(n int) {
+	if s.dialect != Postgres {
+		return
+	}
+	if sqlDB, err := s.db.DB(); err == nil {
+		sqlDB.SetMaxOpenConns(poolSize + n)
+	}
 }
 
 // Dialect returns the database kind.

@@ -238,6 +238,9 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	// Each poller's leader lock and the event listener hold a connection;
+	// the feature jobs may hold one each too.
+	st.Reserve(len(runners) + len(w.jobs) + 1)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	// Group commit: concurrent webhooks share transactions. SQLite has one
 	// writer; PostgreSQL commits several groups in parallel.
