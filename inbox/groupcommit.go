@@ -92,9 +92,17 @@ func (s *Service) commitGroup(group []*ingestReq) {
 	ctx := context.WithoutCancel(live[0].ctx)
 	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
 		now := s.clock.Now()
+		// A group of one needs no savepoint: its failure is the whole
+		// transaction's.
+		single := len(live) == 1
 		for i, r := range live {
 			r.err = nil
 			sp := "g" + strconv.Itoa(i)
+			if single {
+				res, err := s.ingestOne(ctx, tx, evs, &r.in, now)
+				r.res = res
+				return err
+			}
 			if err := tx.Savepoint(ctx, sp); err != nil {
 				return err
 			}

@@ -92,7 +92,19 @@ func (t *tx) oneMessage(where string, args ...any) (*inbox.Message, error) {
 }
 
 func (t *tx) LatestConversation(ctx context.Context, contactID int64, threadKey string) (*inbox.Conversation, error) {
-	return t.findConversation(`SELECT id FROM conversations WHERE contact_id = ? AND thread_key = ? ORDER BY id DESC LIMIT 1`, contactID, threadKey)
+	// Found and locked in one statement: this is on every ingest's path.
+	var rs []conversationRow
+	if err := t.g.Raw(`SELECT `+conversationCols+` FROM conversations c WHERE c.contact_id = ? AND c.thread_key = ?
+		ORDER BY c.id DESC LIMIT 1`+t.forUpdate(), contactID, threadKey).Scan(&rs).Error; err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	c := rs[0].domain()
+	parts, err := participants(t.g, []int64{c.ID})
+	if err != nil {
+		return nil, err
+	}
+	c.Participants = parts[c.ID]
+	return c, nil
 }
 
 func (t *tx) ConversationByReference(ctx context.Context, channelID string, refs []string) (*inbox.Conversation, error) {
