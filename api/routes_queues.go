@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"mime"
@@ -209,78 +208,39 @@ func (s *Server) setMyNotifications(c echo.Context) error {
 // resumable with Last-Event-ID (notification ids).
 func (s *Server) notificationEvents(c echo.Context) error {
 	m, u := s.o.Queues.Manager, currentUser(c)
-	var last int64
-	resume := c.Request().Header.Get("Last-Event-ID")
-	if resume == "" {
-		resume = c.QueryParam("last_event_id")
-	}
-	if resume != "" {
-		n, err := strconv.ParseInt(resume, 10, 64)
-		if err != nil || n < 0 {
-			return inbox.Invalid("Last-Event-ID", "must be an event id")
-		}
-		last = n
+	last, resuming, err := resumeID(c)
+	if err != nil {
+		return err
 	}
 	ch, cancel := m.SubscribeNotifications(u.ID)
 	defer cancel()
-	w := c.Response()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 2000\n\n")
-	w.Flush()
-	ctx := c.Request().Context()
+	w := openStream(c, 2*time.Second)
 	write := func(n queues.Notification) error {
 		b, _ := json.Marshal(map[string]any{"id": n.ID, "kind": n.Kind, "conversation_id": n.ConversationID,
 			"queue": n.Queue, "payload": json.RawMessage(n.Payload), "created_at": n.CreatedAt})
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: notification\ndata: %s\n\n", n.ID, b); err != nil {
-			return err
-		}
-		w.Flush()
 		last = n.ID
-		return nil
+		return writeEvent(w, n.ID, "notification", b)
 	}
-	if resume != "" {
-		for {
-			ns, err := m.NotificationsSince(ctx, u.ID, last, 500)
-			if err != nil {
-				return nil // the client reconnects and resumes
-			}
-			for _, n := range ns {
-				if err := write(n); err != nil {
-					return nil
-				}
-			}
-			if len(ns) < 500 {
-				break
-			}
+	ctx := c.Request().Context()
+	for resuming {
+		ns, err := m.NotificationsSince(ctx, u.ID, last, 500)
+		if err != nil {
+			return nil // the client reconnects and resumes
 		}
-	}
-	tick := time.NewTicker(s.o.Heartbeat)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
-				return nil
-			}
-			w.Flush()
-		case n, ok := <-ch:
-			if !ok {
-				return nil // lagging: reconnect and replay
-			}
-			if n.ID <= last {
-				continue
-			}
+		for _, n := range ns {
 			if err := write(n); err != nil {
 				return nil
 			}
 		}
+		resuming = len(ns) == 500
 	}
+	follow(ctx, w, s.o.Heartbeat, ch, func(n queues.Notification) error {
+		if n.ID <= last {
+			return nil
+		}
+		return write(n)
+	})
+	return nil
 }
 
 func (s *Server) widgetConfig(c echo.Context) error {

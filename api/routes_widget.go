@@ -419,15 +419,9 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 	if err != nil {
 		return err
 	}
-	var last int64
-	resume := c.Request().Header.Get("Last-Event-ID")
-	if resume == "" {
-		resume = c.QueryParam("last_event_id")
-	}
-	if resume != "" {
-		if last, err = strconv.ParseInt(resume, 10, 64); err != nil || last < 0 {
-			return inbox.Invalid("Last-Event-ID", "must be an event id")
-		}
+	last, resuming, err := resumeID(c)
+	if err != nil {
+		return err
 	}
 	var convID, number int64
 	if key != "" {
@@ -448,16 +442,10 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 	sub := s.o.Hub.Subscribe(filter)
 	defer sub.Close()
 
-	w := c.Response()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	w := openStream(c, 3*time.Second)
 	// ready names the conversation this feed follows: the widget
 	// reconnects when its own number differs (its first message).
-	fmt.Fprintf(w, "retry: 3000\n\nevent: ready\ndata: {\"conversation\":%d}\n\n", number)
-	w.Flush()
+	writeEvent(w, 0, "ready", []byte(fmt.Sprintf(`{"conversation":%d}`, number)))
 
 	ctx := c.Request().Context()
 	write := func(e inbox.Event) error {
@@ -465,46 +453,23 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 		if !ok {
 			return nil
 		}
-		var err error
-		if e.ID > 0 {
-			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, name, data)
-		} else {
-			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
-		}
-		w.Flush()
-		return err
+		return writeEvent(w, e.ID, name, data)
 	}
-	if resume != "" {
+	if resuming {
 		if last, err = journal.Replay(ctx, s.o.Reader, last, filter, write); err != nil {
 			return nil // the widget reconnects and resumes
 		}
 	}
-	tick := time.NewTicker(s.o.Heartbeat)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	follow(ctx, w, s.o.Heartbeat, sub.C, func(e *inbox.Event) error {
+		if e.ID > 0 && e.ID <= last {
 			return nil
-		case <-tick.C:
-			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
-				return nil
-			}
-			w.Flush()
-		case e, ok := <-sub.C:
-			if !ok {
-				return nil // dropped for lagging: the widget reconnects and replays
-			}
-			if e.ID > 0 && e.ID <= last {
-				continue
-			}
-			if err := write(*e); err != nil {
-				return nil
-			}
-			if e.ID > 0 {
-				last = e.ID
-			}
 		}
-	}
+		if e.ID > 0 {
+			last = e.ID
+		}
+		return write(*e)
+	})
+	return nil
 }
 
 // visitorEvent turns a journal event into what the visitor may see.
