@@ -42,6 +42,8 @@ type ConsoleStore interface {
 	// SetPassword stores a new hash and ends the user's sessions other
 	// than keepSession (a token hash).
 	SetPassword(ctx context.Context, userID int64, hash, keepSession string) error
+	// SetUserName stores the user's display name and returns the user.
+	SetUserName(ctx context.Context, userID int64, name string) (*inbox.User, error)
 	StatusCounts(ctx context.Context, queue, channelID string) (map[inbox.Status]int64, error)
 	ConversationStats(ctx context.Context, queue string, from, to time.Time) ([]StatConversation, error)
 	ConversationActivities(ctx context.Context, conversationID int64, limit int) ([]inbox.Activity, error)

@@ -2,8 +2,10 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -23,6 +25,7 @@ type ConsoleOptions struct {
 // Limits of the console's settings.
 const (
 	maxTokenName   = 100
+	maxUserName    = 100
 	maxTokensEach  = 50
 	maxStatsDays   = 92
 	activityLimit  = 500
@@ -48,6 +51,7 @@ func (s *Server) consoleRoutes() []Route {
 		{http.MethodGet, "/console/*", Public, s.asset},
 
 		{http.MethodGet, "/api/v1/me/events", Member, s.meEvents},
+		{http.MethodPut, "/api/v1/me", Member, s.setProfile},
 		{http.MethodPut, "/api/v1/me/password", Member, s.setPassword},
 		{http.MethodGet, "/api/v1/me/tokens", Member, s.listTokens},
 		{http.MethodPost, "/api/v1/me/tokens", Member, s.createToken},
@@ -78,6 +82,62 @@ func (s *Server) meEvents(c echo.Context) error {
 	return s.stream(c, func(e *inbox.Event) bool { return e.Visible(u) })
 }
 
+// setProfile changes the caller's display name (what customers and
+// colleagues see on replies and activity lines from now on).
+func (s *Server) setProfile(c echo.Context) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	name, err := displayName(req.Name)
+	if err != nil {
+		return err
+	}
+	st, err := s.consoleStore()
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	nu, err := st.SetUserName(c.Request().Context(), u.ID, name)
+	if err != nil {
+		return err
+	}
+	s.o.Logger.Info("profile changed", "user_id", u.ID)
+	return c.JSON(http.StatusOK, userView(nu))
+}
+
+// displayName checks a user's name: trimmed, 1 to maxUserName characters
+// of valid UTF-8 without control characters (which would break the lines,
+// mails and headers the name is shown in, or reorder the text around it).
+func displayName(name string) (string, error) {
+	// decodeJSON refuses invalid bytes; a JSON escape of a lone surrogate
+	// still arrives as U+FFFD, which no real name holds.
+	if !utf8.ValidString(name) || strings.ContainsRune(name, utf8.RuneError) {
+		return "", inbox.Invalid("name", "must be valid UTF-8")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > maxUserName {
+		return "", inbox.Invalid("name", "must be 1 to %d characters", maxUserName)
+	}
+	if strings.IndexFunc(name, nameControl) >= 0 {
+		return "", inbox.Invalid("name", "must not contain control characters")
+	}
+	return name, nil
+}
+
+// nameControl: C0/C1 controls, line and paragraph separators, and the
+// bidirectional embeddings, overrides and isolates (which can make a name
+// display as something else).
+func nameControl(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// setPassword changes the caller's password. Wrong current passwords count
+// against the login throttle under the user's own key, so that a stolen
+// session cannot be used to guess the password at full speed.
 func (s *Server) setPassword(c echo.Context) error {
 	var req struct {
 		Current string `json:"current_password"`
@@ -92,14 +152,26 @@ func (s *Server) setPassword(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	u := currentUser(c)
+	now := s.o.Clock.Now()
+	key := "password:" + strconv.FormatInt(u.ID, 10)
+	if d := s.logins.wait(key, now); d > 0 {
+		return tooManyPasswords(c, d)
+	}
 	_, hash, err := s.o.Users.Credentials(ctx, u.Email)
 	if err != nil {
 		return err
 	}
 	if hash == "" || !s.o.PasswordCheck(hash, req.Current) {
-		s.o.Logger.Info("password change refused", "user_id", u.ID, "ip", c.RealIP())
+		d := s.logins.fail(key, now)
+		s.o.Logger.Info("password change refused", "user_id", u.ID, "ip", c.RealIP(), "locked_for", d.String())
+		if d > 0 {
+			// This failure starts a lockout: say so now rather than
+			// letting the next attempt find out.
+			return tooManyPasswords(c, d)
+		}
 		return inbox.Invalid("current_password", "is wrong")
 	}
+	s.logins.reset(key)
 	newHash, err := HashPassword(req.New, s.o.Console.BcryptCost)
 	if err != nil {
 		return inbox.Invalid("new_password", "%s", strings.TrimPrefix(err.Error(), "password: "))
@@ -109,6 +181,13 @@ func (s *Server) setPassword(c echo.Context) error {
 	}
 	s.o.Logger.Info("password changed", "user_id", u.ID, "ip", c.RealIP())
 	return c.NoContent(http.StatusNoContent)
+}
+
+// tooManyPasswords answers 429 with Retry-After, as a locked-out login does.
+func tooManyPasswords(c echo.Context, d time.Duration) error {
+	secs := int(d.Seconds()) + 1
+	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+	return inbox.Errorf(inbox.ERateLimited, "too many wrong passwords: try again in %d seconds", secs)
 }
 
 // callerToken is the token this request authenticated with.

@@ -8,8 +8,8 @@ import (
 	"github.com/inboxd/inboxd/inbox"
 )
 
-// The web console's queries: the team list, API tokens, password changes,
-// status counts, statistics and a conversation's activity lines.
+// The web console's queries: the team list, API tokens, password and name
+// changes, status counts, statistics and a conversation's activity lines.
 
 // Users returns every user, by name.
 func (s *Store) Users(ctx context.Context) ([]inbox.User, error) {
@@ -92,6 +92,36 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash, keepSession
 		}
 		return g.Exec(`DELETE FROM tokens WHERE user_id = ? AND kind = ? AND hash <> ?`, userID, TokenSession, keepSession).Error
 	})
+}
+
+// SetUserName stores a user's display name and returns the user as it is
+// now. The name is validated by the caller; activity lines already written
+// keep the name the user had then (they record what was seen).
+func (s *Store) SetUserName(ctx context.Context, userID int64, name string) (*inbox.User, error) {
+	var u *inbox.User
+	err := s.InTx(ctx, func(itx inbox.Tx) error {
+		g := itx.(*tx).g
+		res := g.Exec(`UPDATE users SET name = ? WHERE id = ?`, name, userID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return inbox.Errorf(inbox.ENotFound, "user not found")
+		}
+		var rs []userRow
+		if err := g.Raw(`SELECT `+userCols+` FROM users u WHERE u.id = ?`, userID).Scan(&rs).Error; err != nil {
+			return err
+		}
+		if len(rs) == 0 {
+			return inbox.Errorf(inbox.ENotFound, "user not found")
+		}
+		u = rs[0].domain()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // StatusCounts counts conversations per status, in one queue or all ("")

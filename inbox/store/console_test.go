@@ -85,6 +85,34 @@ func TestConsoleSetPassword(t *testing.T) {
 	})
 }
 
+func TestConsoleSetUserName(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, err := f.st.SetUserName(ctx, f.anna.ID, "Anna Berg ✓")
+		if err != nil || u == nil || u.ID != f.anna.ID || u.Name != "Anna Berg ✓" || u.Email != "anna@example.com" {
+			t.Fatalf("set name: %v %+v", err, u)
+		}
+		if len(u.Queues) != 1 || u.Queues[0] != "support" || u.Role != f.anna.Role {
+			t.Fatalf("the rest of the user changed: %+v", u)
+		}
+		// Stored, for Anna only.
+		got, err := f.st.User(ctx, f.anna.ID)
+		if err != nil || got.Name != "Anna Berg ✓" {
+			t.Fatalf("stored name: %v %+v", err, got)
+		}
+		if bob, _ := f.st.User(ctx, f.bob.ID); bob.Name != "Bob" {
+			t.Fatalf("bob's name: %q", bob.Name)
+		}
+		// The same name again is no error (matched, not changed).
+		if _, err := f.st.SetUserName(ctx, f.anna.ID, "Anna Berg ✓"); err != nil {
+			t.Fatalf("same name: %v", err)
+		}
+		if _, err := f.st.SetUserName(ctx, 9999, "x"); inbox.ErrorCode(err) != inbox.ENotFound {
+			t.Fatalf("unknown user: %v", err)
+		}
+	})
+}
+
 func TestConsoleCountsStatsAndActivities(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()

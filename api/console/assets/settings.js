@@ -1,4 +1,4 @@
-// Settings: password, notification settings, this browser's sound and
+// Settings: the display name, password, notification settings, this browser's sound and
 // desktop notifications, API tokens.
 'use strict';
 
@@ -10,6 +10,23 @@ document.addEventListener('DOMContentLoaded', () => {
     r.textContent = msg;
     r.classList.toggle('bad', !!bad);
   }
+
+  // Display name (PUT /api/v1/me): the header follows the saved name.
+  const pf = document.getElementById('profile');
+  pf.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const u = await api('PUT', '/api/v1/me', { name: pf.elements.name.value });
+      pf.elements.name.value = u.name;
+      ibx.me.name = u.name;
+      document.body.dataset.userName = u.name;
+      const who = document.querySelector('header .who');
+      if (who) who.textContent = u.name;
+      result(pf, 'Saved.');
+    } catch (e) {
+      result(pf, (e.field ? e.field + ' ' : '') + e.message, true);
+    }
+  });
 
   // Password.
   const pw = document.getElementById('password');

@@ -66,6 +66,7 @@ var authzMatrix = map[string]authzRow{
 	"POST /api/v1/auth/login":             {own: all("ok"), body: `{"email":"nobody@example.com","password":""}`},
 	"POST /api/v1/auth/logout":            {own: staff},
 	"GET /api/v1/me":                      {own: staff},
+	"PUT /api/v1/me":                      {own: staff, body: `{"name":"Matrix"}`},
 	"PUT /api/v1/me/status":               {own: staff, body: `{"status":"online"}`},
 	"GET /api/v1/journal":                 {own: adminsOnly},
 	"GET /api/v1/journal/events":          {own: adminsOnly},

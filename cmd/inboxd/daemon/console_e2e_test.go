@@ -3,12 +3,18 @@ package daemon_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/inboxd/inboxd/inbox/store"
 )
 
 // noRedirect is a client that shows redirects instead of following them.
@@ -314,4 +320,152 @@ func TestConsoleAgentFeed(t *testing.T) {
 			t.Fatalf("anna's feed: %v", got)
 		}
 	})
+}
+
+// rawPut sends a body as given (no JSON encoding) and returns the status,
+// the headers and the error's field.
+func (e *env) rawPut(path, token, body string) (int, http.Header, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest("PUT", e.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var eb struct{ Error struct{ Field string } }
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &eb)
+	return resp.StatusCode, resp.Header, eb.Error.Field
+}
+
+func TestConsoleProfileName(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		var u struct {
+			ID          int64
+			Email, Name string
+			Role        string
+			Queues      []string
+		}
+		if st := e.call("PUT", "/api/v1/me", e.anna, map[string]string{"name": "  Anna Berg  "}, &u); st != 200 ||
+			u.Name != "Anna Berg" || u.Email != "anna@example.com" || u.Role != "agent" || len(u.Queues) != 1 || u.Queues[0] != "support" {
+			t.Fatalf("set name: %d %+v", st, u)
+		}
+		// GET /me agrees, Bob is unchanged, and the page header shows the new name.
+		var got struct{ Name string }
+		if st := e.call("GET", "/api/v1/me", e.anna, nil, &got); st != 200 || got.Name != "Anna Berg" {
+			t.Fatalf("me: %d %+v", st, got)
+		}
+		if e.call("GET", "/api/v1/me", e.bob, nil, &got); got.Name != "Bob" {
+			t.Fatalf("bob: %+v", got)
+		}
+		st, _, body := e.page("/settings", e.anna)
+		if st != 200 || !strings.Contains(body, `<span class="who" title="anna@example.com">Anna Berg</span>`) ||
+			!strings.Contains(body, `name="name" value="Anna Berg"`) {
+			t.Fatalf("settings page does not show the new name: %d", st)
+		}
+		// Names up to 100 characters, counted in characters, not bytes.
+		long := strings.Repeat("ä", 100)
+		if st := e.call("PUT", "/api/v1/me", e.anna, map[string]string{"name": long}, &u); st != 200 || u.Name != long {
+			t.Fatalf("100 characters: %d", st)
+		}
+		// Invalid names: 400 naming the field, and nothing stored.
+		for _, bad := range []string{
+			`{"name":""}`, `{"name":"   "}`, `{}`,
+			`{"name":"` + strings.Repeat("a", 101) + `"}`,
+			`{"name":"a\nb"}`, `{"name":"a\u0000b"}`, `{"name":"a\u0085b"}`, `{"name":"evil\u202egnp.exe"}`,
+			`{"name":"\udc00"}`, // a lone surrogate: decoded as U+FFFD
+		} {
+			if st, _, field := e.rawPut("/api/v1/me", e.anna, bad); st != 400 || field != "name" {
+				t.Errorf("%s: %d field %q", bad, st, field)
+			}
+		}
+		if st, _, field := e.rawPut("/api/v1/me", e.anna, "{\"name\":\"a\xffb\"}"); st != 400 || field != "body" {
+			t.Errorf("invalid UTF-8: %d field %q", st, field)
+		}
+		if st, _, _ := e.rawPut("/api/v1/me", e.anna, `{"name":"x","role":"owner"}`); st != 400 {
+			t.Errorf("unknown field: %d", st)
+		}
+		if e.call("GET", "/api/v1/me", e.anna, nil, &got); got.Name != long {
+			t.Fatalf("a refused name was stored: %q", got.Name)
+		}
+		if st := e.call("PUT", "/api/v1/me", "", map[string]string{"name": "Nobody"}, nil); st != 401 {
+			t.Fatalf("anonymous: %d", st)
+		}
+	})
+}
+
+func TestConsolePasswordThrottle(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		wrong := `{"current_password":"wrong","new_password":"a-new-password"}`
+		// A success resets the count: 4 failures, a change, 5 more failures
+		// are still not locked out.
+		for i := 0; i < 4; i++ {
+			if st, _, field := e.rawPut("/api/v1/me/password", e.anna, wrong); st != 400 || field != "current_password" {
+				t.Fatalf("failure %d: %d %q", i+1, st, field)
+			}
+		}
+		if st, _, _ := e.rawPut("/api/v1/me/password", e.anna, `{"current_password":"password-Anna","new_password":"a-new-password"}`); st != 204 {
+			t.Fatalf("change: %d", st)
+		}
+		for i := 0; i < 5; i++ {
+			if st, _, field := e.rawPut("/api/v1/me/password", e.anna, wrong); st != 400 || field != "current_password" {
+				t.Fatalf("failure %d after a success: %d %q", i+1, st, field)
+			}
+		}
+		// The sixth wrong attempt locks the user out; then even the right
+		// password waits.
+		st, h, _ := e.rawPut("/api/v1/me/password", e.anna, wrong)
+		if st != 429 || h.Get("Retry-After") == "" {
+			t.Fatalf("sixth failure: %d, Retry-After %q", st, h.Get("Retry-After"))
+		}
+		right := `{"current_password":"a-new-password","new_password":"yet-another-password"}`
+		if st, h, _ := e.rawPut("/api/v1/me/password", e.anna, right); st != 429 || h.Get("Retry-After") == "" {
+			t.Fatalf("locked out, right password: %d, Retry-After %q", st, h.Get("Retry-After"))
+		}
+		// The lockout is Anna's: Bob may change his, and Anna's password
+		// did not change during the lockout.
+		if st, _, _ := e.rawPut("/api/v1/me/password", e.bob, `{"current_password":"password-Bob","new_password":"bobs-new-password"}`); st != 204 {
+			t.Fatalf("bob: %d", st)
+		}
+		e.login("anna@example.com", "a-new-password")
+	})
+}
+
+// TestConsoleSettingsNameBrowser edits the name on the settings page: the
+// form sends the CSRF header (the session is a cookie), the header shows
+// the new name at once, and markup in the name stays text.
+func TestConsoleSettingsNameBrowser(t *testing.T) {
+	b := startConsoleBrowser(t)
+	e := start(t, store.SQLite)
+	tab := b.tab("anna")
+	b.login(tab, e.base, "anna@example.com", "password-Anna", "/inbox")
+	b.do(tab, chromedp.Navigate(e.base+"/settings"))
+	b.wait(tab, "the name field", `document.querySelector('#profile input[name=name]').value === 'Anna'`)
+	hostile := `Anna <img src=x onerror="window.__xss=1">`
+	b.do(tab, chromedp.SetValue(chromedp.CSS(`#profile input[name=name]`), "  "+hostile+" "),
+		chromedp.Click(chromedp.CSS(`#profile button[name=save_profile]`)))
+	b.wait(tab, "the header's new name", `document.querySelector('header .who').textContent === `+strconv.Quote(hostile))
+	if got := consoleEval[string](b, tab, `document.querySelector('#profile .result').textContent`); got != "Saved." {
+		t.Fatalf("result %q", got)
+	}
+	if consoleEval[bool](b, tab, `!!document.querySelector('header .who img') || window.__xss === 1`) {
+		t.Fatal("the name's HTML was rendered")
+	}
+	var me struct{ Name string }
+	if e.call("GET", "/api/v1/me", e.anna, nil, &me); me.Name != hostile {
+		t.Fatalf("stored %q", me.Name)
+	}
+	// An empty name is refused, shown in the form, and nothing changes.
+	b.do(tab, chromedp.SetValue(chromedp.CSS(`#profile input[name=name]`), "   "),
+		chromedp.Click(chromedp.CSS(`#profile button[name=save_profile]`)))
+	b.wait(tab, "the refusal", `document.querySelector('#profile .result.bad') !== null`)
+	b.screenshot(tab, "console-settings-name")
+	if e.call("GET", "/api/v1/me", e.anna, nil, &me); me.Name != hostile {
+		t.Fatalf("after the refusal: %q", me.Name)
+	}
+	if len(b.errs) > 0 {
+		t.Fatalf("browser errors: %v", b.errs)
+	}
 }
