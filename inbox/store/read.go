@@ -44,7 +44,7 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 		args = append(args, q.AgentID)
 	}
 	if q.Text != "" {
-		cond, cargs, ok, err := s.searchCond(ctx, q.Text)
+		cond, cargs, ok, err := s.searchCond(ctx, q, where, args[1:])
 		if err != nil {
 			return nil, err
 		}

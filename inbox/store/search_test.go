@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/inboxd/inboxd/inbox"
@@ -174,24 +175,21 @@ func ftsIntact(t *testing.T, st *store.Store) {
 }
 
 // TestSearchCursor pages through many matches: keyset order, no row twice,
-// none missed, whatever the page size.
+// none missed, whatever the page size, with few conversations (PostgreSQL
+// tests each one) and behind more newer ones than it tests one by one (it
+// reads the index), and for a word in every conversation.
 func TestSearchCursor(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, f *fixture) {
 		var want []string
 		for i := range 23 {
 			body := "unrelated words"
 			if i%3 != 1 {
-				body = fmt.Sprintf("order number %d", i)
+				body = fmt.Sprintf("parcel number %d delivered", i)
 				want = append(want, fmt.Sprintf("Customer c%02d", i))
 			}
 			f.ingest([]string{"crm", "sales"}[i%2], fmt.Sprint("m", i), fmt.Sprintf("c%02d", i), body)
 		}
 		slices.Reverse(want)
-		for _, limit := range []int{1, 3, 7, 50} {
-			if got := f.search(text("order"), limit); !slices.Equal(got, want) {
-				t.Errorf("limit %d:\n got %q\nwant %q", limit, got, want)
-			}
-		}
 		var sales []string
 		for _, w := range want {
 			var n int
@@ -200,8 +198,47 @@ func TestSearchCursor(t *testing.T) {
 				sales = append(sales, w)
 			}
 		}
-		if got := f.search(journal.Query{Text: "order", ChannelID: "sales"}, 2); !slices.Equal(got, sales) {
-			t.Errorf("channel sales:\n got %q\nwant %q", got, sales)
+		check := func(stage string) {
+			t.Helper()
+			for _, limit := range []int{1, 3, 7, 50} {
+				if got := f.search(text("parcel"), limit); !slices.Equal(got, want) {
+					t.Errorf("%s, limit %d:\n got %q\nwant %q", stage, limit, got, want)
+				}
+			}
+			f.wantSearch(text("nowhere"))
+			// A rare word, then a prefix of a word in nearly every message
+			// once seeded.
+			if got := f.search(text("parcel deliv"), 4); !slices.Equal(got, want) {
+				t.Errorf("%s, parcel deliv:\n got %q\nwant %q", stage, got, want)
+			}
+			if got := f.search(journal.Query{Text: "parcel", ChannelID: "sales"}, 2); !slices.Equal(got, sales) {
+				t.Errorf("%s, channel sales:\n got %q\nwant %q", stage, got, sales)
+			}
+		}
+		check("few conversations")
+		// 1,100 newer conversations, none with the word.
+		if err := f.st.Seed(context.Background(), store.SeedOptions{Conversations: 1100, Channels: channels[:1],
+			Start: f.now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		check("behind 1,100 newer")
+		// With statistics: PostgreSQL knows "delivery" is common.
+		if err := f.st.DB().Exec(`ANALYZE`).Error; err != nil {
+			t.Fatal(err)
+		}
+		check("analyzed")
+		// A word in every seeded conversation: the newest first.
+		p, err := f.j.List(context.Background(), journal.Query{Viewer: f.owner, Text: "delivery", Limit: 50})
+		if err != nil || len(p.Items) != 50 || p.NextCursor == "" {
+			t.Fatalf("delivery: %d items, %v", len(p.Items), err)
+		}
+		for i, it := range p.Items {
+			if i > 0 && !it.LastActivityAt.Before(p.Items[i-1].LastActivityAt) {
+				t.Fatalf("delivery: item %d is not older than the one before", i)
+			}
+		}
+		if newest := fmt.Sprintf("Customer %d", 23+1100); p.Items[0].Title != newest {
+			t.Errorf("delivery: first %q, want %q", p.Items[0].Title, newest)
 		}
 	})
 }
