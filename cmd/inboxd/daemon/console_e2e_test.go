@@ -398,6 +398,7 @@ func TestConsoleProfileName(t *testing.T) {
 
 func TestConsolePasswordThrottle(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
+		e.clock.freeze() // the first lockout is 1 s: it must not expire mid-test
 		wrong := `{"current_password":"wrong","new_password":"a-new-password"}`
 		// A success resets the count: 4 failures, a change, 5 more failures
 		// are still not locked out.

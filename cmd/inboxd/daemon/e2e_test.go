@@ -27,8 +27,33 @@ import (
 
 const secret = "crm-secret-0123456789"
 
+// testClock is the wall clock until a test freezes it.
+type testClock struct {
+	mu     sync.Mutex
+	frozen time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.frozen.IsZero() {
+		return c.frozen
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// freeze stops the clock (throttles and lockouts then cannot expire
+// while a slow machine runs the test).
+func (c *testClock) freeze() {
+	now := c.Now()
+	c.mu.Lock()
+	c.frozen = now
+	c.mu.Unlock()
+}
+
 // env is a daemon started in-process on 127.0.0.1:0 with a fresh database.
 type env struct {
+	clock    *testClock
 	t        *testing.T
 	d        *daemon.Daemon
 	base     string
@@ -103,14 +128,16 @@ channels:
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	clock := &testClock{}
 	dm, err := daemon.Start(context.Background(), cfg, daemon.Options{
 		Logger: slog.New(slog.DiscardHandler), Notice: io.Discard, BcryptCost: bcrypt.MinCost, OutboxPoll: 50 * time.Millisecond,
+		Clock: clock,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dm.Stop)
-	e := &env{t: t, d: dm, base: "http://" + dm.Addr, callback: cb}
+	e := &env{t: t, d: dm, base: "http://" + dm.Addr, callback: cb, clock: clock}
 	e.owner = e.login("owner@example.com", "owner-password")
 	e.anna = e.addUser("anna@example.com", "Anna", inbox.RoleAgent, []string{"support"})
 	e.bob = e.addUser("bob@example.com", "Bob", inbox.RoleAgent, []string{"support"})
@@ -669,6 +696,7 @@ func TestEndToEndHealthAndMetrics(t *testing.T) {
 
 func TestEndToEndLoginThrottle(t *testing.T) {
 	e := start(t, store.SQLite)
+	e.clock.freeze() // the first lockout is 1 s: it must not expire mid-test
 	bad := map[string]string{"email": "anna@example.com", "password": "wrong-password"}
 	for i := 0; i < 5; i++ {
 		if st := e.call("POST", "/api/v1/auth/login", "", bad, nil); st != 401 {
