@@ -108,6 +108,27 @@ func BenchmarkJournalFirstPage(b *testing.B) {
 					}
 				})
 			}
+			// Search (q): a word in every conversation (the journal index
+			// walk), a rare pair (the full-text index), a prefix matching
+			// 111 conversations, and a word in none.
+			for _, s := range []struct {
+				name, q string
+				n       int
+			}{
+				{"search/common", "delivery", 50},
+				{"search/rare", "4242 order", 1},
+				{"search/prefix", "order 424", 50},
+				{"search/none", "nowhere", 0},
+			} {
+				b.Run(s.name, func(b *testing.B) {
+					for b.Loop() {
+						p, err := j.List(ctx, journal.Query{Viewer: owner, Limit: 50, Text: s.q})
+						if err != nil || len(p.Items) != s.n {
+							b.Fatalf("%q: %d items, %v", s.q, len(p.Items), err)
+						}
+					}
+				})
+			}
 		})
 	}
 }
