@@ -158,11 +158,14 @@ func init() {
 }
 
 // splitWords splits q as FTS5's unicode61 tokenizer splits text: a word is
-// letters, numbers and combining marks; everything else separates.
+// letters, numbers, combining marks and private-use characters (its
+// default categories); everything else separates.
 func splitWords(q string) []string {
-	return strings.FieldsFunc(q, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
-	})
+	return strings.FieldsFunc(q, func(r rune) bool { return !isWordRune(r) })
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r) || unicode.Is(unicode.Co, r)
 }
 
 // foldWord folds case as unicode61 does (diacritics kept).

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/store"
@@ -318,6 +321,57 @@ func FuzzSearchQuery(f *testing.F) {
 		trimmed := strings.TrimSpace(q)
 		if err != nil && (inbox.ErrorCode(err) != inbox.EInvalid || len(trimmed) <= journal.MaxQueryLen && utf8.ValidString(trimmed)) {
 			t.Fatalf("search %q: %v", q, err)
+		}
+	})
+}
+
+// FuzzWordsAgreeWithFTS5: the walk's row test on SQLite (inboxd_words)
+// finds exactly what the FTS5 index finds, so a search gives the same
+// answer whichever plan it takes.
+func FuzzWordsAgreeWithFTS5(f *testing.F) {
+	for _, s := range [][2]string{{"Where is my order 4242?", "ord"}, {"Tilaus, ÄÄNI katkeaa", "ääni tilaus"},
+		{"Моє замовлення", "ЗАМОВ"}, {"e-mail foo.com/bar 3.14", "mail 3"}, {"naïve café", "cafe"},
+		{"ǅemal İstanbul ß", "ǆemal i̇stanbul ss"}, {"a\u0301b c", "a\u0301b"}, {"x_y z", "x_y"},
+		{"ab\ue000cd", "cd"}, {"ab\ue000cd", "ab\ue000cd"}, {"a\u0301b", "b"}} {
+		f.Add(s[0], s[1])
+	}
+	st := storetest.Open(f, store.SQLite)
+	db := st.DB()
+	if err := db.Exec(`CREATE VIRTUAL TABLE fz USING fts5(x, tokenize='unicode61 remove_diacritics 0')`).Error; err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text, q string) {
+		if !utf8.ValidString(text) || !utf8.ValidString(q) || strings.ContainsRune(text+q, 0) {
+			t.Skip("SQLite text is UTF-8 without NUL")
+		}
+		words := strings.FieldsFunc(q, func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r) && !unicode.Is(unicode.Co, r)
+		})
+		if len(words) == 0 {
+			t.Skip("no word")
+		}
+		var m []string
+		for _, w := range words {
+			m = append(m, `"`+w+`"`)
+		}
+		var fts, ours int
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(`DELETE FROM fz`).Error; err != nil {
+				return err
+			}
+			if err := tx.Exec(`INSERT INTO fz(x) VALUES (?)`, text).Error; err != nil {
+				return err
+			}
+			if err := tx.Raw(`SELECT count(*) FROM fz WHERE fz MATCH ?`, strings.Join(m, " ")+"*").Scan(&fts).Error; err != nil {
+				return err
+			}
+			return tx.Raw(`SELECT inboxd_words(?, ?)`, text, strings.Map(unicode.ToLower, strings.Join(words, " "))).Scan(&ours).Error
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fts != ours {
+			t.Fatalf("text %q, q %q: FTS5 %d, inboxd_words %d", text, q, fts, ours)
 		}
 	})
 }
