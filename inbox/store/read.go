@@ -108,13 +108,6 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 	return items, nil
 }
 
-func (s *Store) like() string {
-	if s.dialect == Postgres {
-		return "ILIKE"
-	}
-	return "LIKE"
-}
-
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/glebarez/go-sqlite"
@@ -20,7 +21,7 @@ import (
 // operators and punctuation only separate words. A q without a word
 // matches nothing.
 //
-// The words are looked up in full-text indexes (migration 0005) and the
+// The words are looked up in full-text indexes (migration 0004) and the
 // journal query keeps its keyset order and other filters around the
 // matching conversations.
 
@@ -146,16 +147,17 @@ func sqliteMatch(q string) searchMatch {
 	}
 }
 
-func init() {
-	// inboxd_words(text, words): 1 when text holds every word (words are
-	// folded and joined by spaces; the last is a prefix), by the FTS5
-	// tables' rules. For the walk on SQLite.
-	sqlite.MustRegisterDeterministicScalarFunction("inboxd_words", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+// registerWords registers inboxd_words(text, words) with the SQLite
+// driver, once, before the first SQLite database opens: 1 when text holds
+// every word (words are folded and joined by spaces; the last is a
+// prefix), by the FTS5 tables' rules. For the search walk on SQLite.
+var registerWords = sync.OnceValue(func() error {
+	return sqlite.RegisterDeterministicScalarFunction("inboxd_words", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		text, _ := args[0].(string)
 		words, _ := args[1].(string)
 		return hasWords(text, strings.Fields(words)), nil
 	})
-}
+})
 
 // splitWords splits q as FTS5's unicode61 tokenizer splits text: a word is
 // letters, numbers, combining marks and private-use characters (its

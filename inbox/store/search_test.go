@@ -246,9 +246,9 @@ func TestSearchCursor(t *testing.T) {
 	})
 }
 
-// TestSearchMigrationBackfill: rows written before migration 0005 are
+// TestSearchMigrationBackfill: rows written before migration 0004 are
 // found after it, on both stores. The store is taken back to version 4 by
-// dropping what 0005 made, rows are added, and 0005 runs again.
+// dropping what 0004 made, rows are added, and 0004 runs again.
 func TestSearchMigrationBackfill(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
@@ -261,7 +261,7 @@ func TestSearchMigrationBackfill(t *testing.T) {
 					undo = append(undo, `DROP TRIGGER messages_fts_`+tr, `DROP TRIGGER conversations_fts_`+tr)
 				}
 			}
-			undo = append(undo, `DELETE FROM schema_migrations WHERE version = 5`)
+			undo = append(undo, `DELETE FROM schema_migrations WHERE version = 4`)
 			for _, u := range undo {
 				if err := st.DB().Exec(u).Error; err != nil {
 					t.Fatalf("%s: %v", u, err)
@@ -270,7 +270,7 @@ func TestSearchMigrationBackfill(t *testing.T) {
 			if err := st.Seed(ctx, store.SeedOptions{Conversations: 30, MessagesPer: 2, Channels: channels}); err != nil {
 				t.Fatal(err)
 			}
-			if v, err := st.Migrate(ctx); err != nil || !slices.Contains(v, 5) {
+			if v, err := st.Migrate(ctx); err != nil || !slices.Contains(v, 4) {
 				t.Fatalf("migrate: applied %v, %v", v, err)
 			}
 			if d == store.SQLite {

@@ -70,6 +70,9 @@ func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*Store, e
 		if err := checkWritable(filepath.Dir(path)); err != nil {
 			return nil, err
 		}
+		if err := registerWords(); err != nil {
+			return nil, fmt.Errorf("sqlite: register search function: %w", err)
+		}
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		dial, d = sqlite.Open(dsn), SQLite
