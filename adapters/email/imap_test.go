@@ -196,7 +196,7 @@ func TestIMAPRestartMidBatchLosesAndDuplicatesNothing(t *testing.T) {
 
 func TestIMAPBadLoginShowsInHealth(t *testing.T) {
 	d := startDovecot(t, true)
-	d.password = "wrong"
+	d.Password = "wrong"
 	ch := newTestChannel(t, d, 25, inboxtest.NewIngester())
 	running(t, ch.Run)
 	eventually(t, "a login error in Health", func() bool {

@@ -16,24 +16,18 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"net/url"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inboxd/inboxd/adapters"
+	"github.com/inboxd/inboxd/adapters/email/dovecottest"
 	"github.com/inboxd/inboxd/adapters/hooksig"
 	"github.com/inboxd/inboxd/cmd/inboxd/daemon"
 	"github.com/inboxd/inboxd/inbox"
@@ -1104,182 +1098,15 @@ func TestChannelViber(t *testing.T) {
 
 // ------------------------------------------------------------------- Email
 
-// dovecotServer is a real Dovecot on 127.0.0.1 with a throwaway config
-// (passwd-file auth, a maildir, no TLS), as adapters/email's tests start it.
-type dovecotServer struct {
-	port int
-	dir  string
-}
-
-const dovecotUser, dovecotPassword = "support", "s3cret"
+// dovecotServer is a real Dovecot on 127.0.0.1 (adapters/email/dovecottest).
+type dovecotServer struct{ *dovecottest.Server }
 
 func startDovecotServer(t *testing.T) *dovecotServer {
-	t.Helper()
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/dovecot"); serr == nil {
-			bin, err = "/usr/sbin/dovecot", nil
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dovecot is not installed (apt-get install dovecot-imapd): CI must run the email end-to-end test")
-		}
-		t.Skip("dovecot is not installed (apt-get install dovecot-imapd); skipping the email end-to-end test")
-	}
-	// Login processes run unprivileged: base_dir must be traversable, and
-	// short (unix socket paths).
-	dir, err := os.MkdirTemp("", "dovecot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	internal, group, login, uid, gid := dovecotAccounts(t)
-	for _, sub := range []string{"run", "state", "mail", "home"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, sub := range []string{"mail", "home"} {
-		if err := os.Chown(filepath.Join(dir, sub), uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &dovecotServer{port: ln.Addr().(*net.TCPAddr).Port, dir: dir}
-	ln.Close()
-	os.WriteFile(filepath.Join(dir, "passwd"), []byte(dovecotUser+":{PLAIN}"+dovecotPassword+"::::::\n"), 0o644)
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-listen = 127.0.0.1
-protocols = imap
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-log_path = %[1]s/dovecot.log
-mail_location = maildir:%[1]s/mail/%%u
-default_internal_user = %[2]s
-default_internal_group = %[3]s
-default_login_user = %[4]s
-first_valid_uid = 0
-mailbox_idle_check_interval = 1 secs
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%%u %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[6]d gid=%[7]d home=%[1]s/home/%%u
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[5]d
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-`, dir, internal, group, login, d.port, uid, gid)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	os.WriteFile(confPath, []byte(conf), 0o644)
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dovecot: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
-	waitUntil(t, "dovecot to accept logins", func() bool {
-		c, err := d.client()
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return d
-}
-
-// dovecotAccounts picks the users dovecot runs as: the Debian package's
-// when running as root (dovecot refuses root), else the current user.
-func dovecotAccounts(t *testing.T) (internal, group, login string, uid, gid int) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		u, err := user.Current()
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := user.LookupGroupId(u.Gid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u.Username, g.Name, u.Username, os.Geteuid(), os.Getegid()
-	}
-	dc, err1 := user.Lookup("dovecot")
-	dn, err2 := user.Lookup("dovenull")
-	if err1 != nil || err2 != nil {
-		t.Fatalf("running as root needs the dovecot and dovenull users of dovecot-core: %v %v", err1, err2)
-	}
-	g, err := user.LookupGroupId(dc.Gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ = strconv.Atoi(dc.Uid)
-	gid, _ = strconv.Atoi(dc.Gid)
-	return dc.Username, g.Name, dn.Username, uid, gid
-}
-
-func (d *dovecotServer) client() (*imapclient.Client, error) {
-	c, err := imapclient.DialInsecure(net.JoinHostPort("127.0.0.1", strconv.Itoa(d.port)), nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Login(dovecotUser, dovecotPassword).Wait(); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return &dovecotServer{dovecottest.Start(t, true)}
 }
 
 // deliver appends a mail to INBOX, as a delivery would.
-func (d *dovecotServer) deliver(t *testing.T, raw string) {
-	t.Helper()
-	c, err := d.client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	b := []byte(strings.ReplaceAll(strings.ReplaceAll(raw, "\r\n", "\n"), "\n", "\r\n"))
-	cmd := c.Append("INBOX", int64(len(b)), &imap.AppendOptions{Time: time.Now()})
-	if _, err := cmd.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cmd.Wait(); err != nil {
-		t.Fatalf("append: %v", err)
-	}
-}
+func (d *dovecotServer) deliver(t *testing.T, raw string) { d.Append(t, []byte(raw)) }
 
 // smtpSink is an SMTP server on 127.0.0.1 that keeps what it receives.
 type smtpSink struct {
@@ -1393,7 +1220,7 @@ func TestChannelEmail(t *testing.T) {
     address: support@example.com
     imap: {host: 127.0.0.1, port: %d, tls: none, username: %s, password: %s, poll_interval: 200ms}
     smtp: {host: 127.0.0.1, port: %d, tls: none}
-`, dc.port, dovecotUser, dovecotPassword, sink.addr.Port)}, true)
+`, dc.Port, dc.Username, dc.Password, sink.addr.Port)}, true)
 
 		// A customer's mail becomes a conversation.
 		dc.deliver(t, customerMail("cust-1@example.net", "Order 1042 is late", "Where is my order?"))
