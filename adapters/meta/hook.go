@@ -2,10 +2,8 @@ package meta
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
-	"github.com/inboxd/inboxd/adapters/hooksig"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -27,19 +25,9 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Channel) serveEvents(w http.ResponseWriter, r *http.Request) {
-	body, err := hooksig.ReadBody(r, hooksig.DefaultMaxBody)
-	if errors.Is(err, hooksig.ErrTooLarge) {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	if err != nil {
-		http.Error(w, "cannot read body", http.StatusBadRequest)
-		return
-	}
 	// The signature covers the raw bytes: nothing is parsed before it holds.
-	if !VerifySignature(r, body, c.cfg.AppSecret) {
-		c.log.Warn("meta webhook signature mismatch", "remote_addr", r.RemoteAddr)
-		http.Error(w, "invalid signature", http.StatusUnauthorized)
+	body, ok := ReadSigned(w, r, c.cfg.AppSecret, c.log, "meta")
+	if !ok {
 		return
 	}
 	b, err := Normalize(c.platform, c.id, body)
@@ -88,10 +76,5 @@ func (c *Channel) store(ctx context.Context, b *Batch) (int, string) {
 }
 
 func (c *Channel) storeError(op string, err error) (int, string) {
-	if inbox.ErrorCode(err) == inbox.EInvalid {
-		c.log.Warn("meta webhook refused by the store", "op", op, "error", err)
-		return http.StatusBadRequest, inbox.ErrorMessage(err)
-	}
-	c.log.Error("meta webhook not stored", "op", op, "error", err)
-	return http.StatusServiceUnavailable, "storage unavailable, retry later"
+	return StoreStatus(c.log, "meta", op, err)
 }

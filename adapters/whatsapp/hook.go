@@ -2,12 +2,9 @@ package whatsapp
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
-	"github.com/inboxd/inboxd/adapters/hooksig"
 	"github.com/inboxd/inboxd/adapters/meta"
-	"github.com/inboxd/inboxd/inbox"
 )
 
 // ServeHTTP is the webhook at /hooks/whatsapp/{channel}: GET is the
@@ -28,19 +25,9 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Channel) serveEvents(w http.ResponseWriter, r *http.Request) {
-	body, err := hooksig.ReadBody(r, hooksig.DefaultMaxBody)
-	if errors.Is(err, hooksig.ErrTooLarge) {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	if err != nil {
-		http.Error(w, "cannot read body", http.StatusBadRequest)
-		return
-	}
 	// The signature covers the raw bytes: nothing is parsed before it holds.
-	if !meta.VerifySignature(r, body, c.cfg.AppSecret) {
-		c.log.Warn("whatsapp webhook signature mismatch", "remote_addr", r.RemoteAddr)
-		http.Error(w, "invalid signature", http.StatusUnauthorized)
+	body, ok := meta.ReadSigned(w, r, c.cfg.AppSecret, c.log, "whatsapp")
+	if !ok {
 		return
 	}
 	b, err := Normalize(c.cfg.PhoneNumberID, c.id, body)
@@ -77,10 +64,5 @@ func (c *Channel) store(ctx context.Context, b *Batch) (int, string) {
 }
 
 func (c *Channel) storeError(op string, err error) (int, string) {
-	if inbox.ErrorCode(err) == inbox.EInvalid {
-		c.log.Warn("whatsapp webhook refused by the store", "op", op, "error", err)
-		return http.StatusBadRequest, inbox.ErrorMessage(err)
-	}
-	c.log.Error("whatsapp webhook not stored", "op", op, "error", err)
-	return http.StatusServiceUnavailable, "storage unavailable, retry later"
+	return meta.StoreStatus(c.log, "whatsapp", op, err)
 }
