@@ -59,15 +59,7 @@ func listQuery(c echo.Context, viewer *inbox.User, scope journal.Scope) (journal
 }
 
 func (s *Server) journalList(c echo.Context) error {
-	q, err := listQuery(c, currentUser(c), journal.ScopeAll)
-	if err != nil {
-		return err
-	}
-	p, err := s.o.Journal.List(c.Request().Context(), q)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
+	return s.list(c, journal.ScopeAll)
 }
 
 func (s *Server) conversations(c echo.Context) error {
@@ -79,6 +71,11 @@ func (s *Server) conversations(c echo.Context) error {
 	default:
 		return inbox.Invalid("view", "must be mine or queue")
 	}
+	return s.list(c, scope)
+}
+
+// list answers a page of conversations in scope for the caller.
+func (s *Server) list(c echo.Context, scope journal.Scope) error {
 	q, err := listQuery(c, currentUser(c), scope)
 	if err != nil {
 		return err
