@@ -125,6 +125,7 @@ func New(o Options) *Server {
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.Use(s.serverTiming) // Server-Timing: app;dur=<ms> (timing.go)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
 	e.Use(s.accessLog)
 	e.Use(s.recoverPanic)
