@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,8 +22,15 @@ directly through the store (store.Seed: multi-row INSERTs in transactions),
 after applying migrations. Conversations are spread round robin over the
 channels; their ids must match the daemon's config for the journal to show
 them, so either name them with --channels (and --kind/--queue) or pass the
-daemon's --config, whose channels and database are then used. Stop the daemon
+daemon's --config, whose channels and database are then used. With --agents N
+it creates N agent users (seed-agent-<k>@example.invalid, serving the channels'
+queues, no usable password; reused by later runs) and makes them participant
+and owner of the active and inactive conversations, round robin, so that the
+journal's agent filter has realistic data; it prints their ids. Stop the daemon
 first on SQLite, or expect the seeder and the daemon to wait on each other.`
+
+// maxSeedAgents bounds --agents.
+const maxSeedAgents = 10_000
 
 // maxSeedConversations bounds one seed run (10,000,000 conversations).
 const maxSeedConversations = 10_000_000
@@ -37,6 +45,7 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	kind := fs.String("kind", "webhook", "kind of the --channels")
 	queue := fs.String("queue", "support", "queue of the --channels")
 	batch := fs.Int("batch", 500, "conversations per transaction")
+	agents := fs.Int("agents", 0, "agent users to create and assign to the active and inactive conversations, round robin (0: no participants)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,6 +57,9 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *batch < 1 || *batch > 5000 {
 		return errors.New("--batch: must be between 1 and 5000")
+	}
+	if *agents < 0 || *agents > maxSeedAgents {
+		return fmt.Errorf("--agents: must be between 0 and %d", maxSeedAgents)
 	}
 	var chans []inbox.ChannelInfo
 	if *config != "" {
@@ -90,13 +102,20 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for i, c := range chans {
 		ids[i] = c.ID
 	}
+	agentIDs, err := seedAgents(ctx, st, *agents, chans)
+	if err != nil {
+		return err
+	}
 	total := *conversations
 	fmt.Fprintf(stdout, "seed: %s database, %d conversations × %d messages over channels %s\n",
 		st.Dialect(), total, *messagesPer, strings.Join(ids, ","))
+	if len(agentIDs) > 0 {
+		fmt.Fprintf(stdout, "agents (user ids, for journal --agent): %s\n", joinIDs(agentIDs))
+	}
 	start := time.Now()
 	last := start
 	err = st.Seed(ctx, store.SeedOptions{
-		Conversations: total, MessagesPer: *messagesPer, Channels: chans, Batch: *batch,
+		Conversations: total, MessagesPer: *messagesPer, Channels: chans, Batch: *batch, Agents: agentIDs,
 		Progress: func(done int) {
 			// One line every 2 s at most: a progress line per batch
 			// would flood the terminal at a million rows.
@@ -117,6 +136,45 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "seeded %d conversations, %d messages, %d rows (contacts, conversations, messages) in %s: %.0f rows/s, %.0f conversations/s (ANALYZE included)\n",
 		total, total**messagesPer, rows, el.Round(time.Millisecond), float64(rows)/el.Seconds(), float64(total)/el.Seconds())
 	return nil
+}
+
+// seedAgents returns n agent users serving the channels' queues, creating
+// those a previous run did not (by email). Their password hash is not a
+// hash: nobody logs in as them.
+func seedAgents(ctx context.Context, st *store.Store, n int, chans []inbox.ChannelInfo) ([]int64, error) {
+	var queues []string
+	seen := map[string]bool{}
+	for _, c := range chans {
+		if !seen[c.Queue] {
+			seen[c.Queue] = true
+			queues = append(queues, c.Queue)
+		}
+	}
+	ids := make([]int64, 0, n)
+	for k := 1; k <= n; k++ {
+		email := fmt.Sprintf("seed-agent-%d@example.invalid", k)
+		u, _, err := st.Credentials(ctx, email)
+		if err != nil {
+			return nil, fmt.Errorf("agent %s: %w", email, err)
+		}
+		if u == nil {
+			u = &inbox.User{Email: email, Name: fmt.Sprintf("Seed agent %d", k), Role: inbox.RoleAgent,
+				Queues: queues, CreatedAt: time.Now().UTC()}
+			if err := st.CreateUser(ctx, u, "!"); err != nil {
+				return nil, fmt.Errorf("agent %s: %w", email, err)
+			}
+		}
+		ids = append(ids, u.ID)
+	}
+	return ids, nil
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
 }
 
 // checkDatabaseURL accepts SQLite files and PostgreSQL on this machine

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,30 +58,62 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
+// benchConversationsEnv sizes BenchmarkJournalFirstPage's data set.
+const benchConversationsEnv = "INBOXD_BENCH_CONVERSATIONS"
+
+// benchConversations is the journal benchmark's size: 100,000, or
+// $INBOXD_BENCH_CONVERSATIONS (2,000 to 10,000,000).
+func benchConversations(b *testing.B) int {
+	v := os.Getenv(benchConversationsEnv)
+	if v == "" {
+		return 100_000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 2_000 || n > 10_000_000 {
+		b.Fatalf("%s=%q: must be a number of conversations from 2000 to 10000000", benchConversationsEnv, v)
+	}
+	return n
+}
+
 // BenchmarkJournalFirstPage measures the journal's first page (50 rows)
-// and a deep page at 100,000 conversations, with and without a filter.
+// and a deep page at 100,000 conversations (or INBOXD_BENCH_CONVERSATIONS),
+// with and without a filter. Ten agents take part in the active and
+// inactive conversations (7.5 % each); one more in every n/60th.
 //
 //	go test -run=^$ -bench=JournalFirstPage ./inbox/store/
+//	INBOXD_BENCH_CONVERSATIONS=1000000 go test -run=^$ -bench=JournalFirstPage -timeout=2h ./inbox/store/
 func BenchmarkJournalFirstPage(b *testing.B) {
+	n := benchConversations(b)
 	for _, d := range storetest.Dialects(b) {
 		b.Run(string(d), func(b *testing.B) {
 			st := storetest.Open(b, d)
 			ctx := context.Background()
+			var agents []int64
+			for k := range 10 {
+				u := &inbox.User{Email: fmt.Sprintf("busy%d@example.com", k), Name: "Busy", Role: inbox.RoleAgent, CreatedAt: time.Now()}
+				if err := st.CreateUser(ctx, u, "x"); err != nil {
+					b.Fatal(err)
+				}
+				agents = append(agents, u.ID)
+			}
 			start := time.Now()
-			if err := st.Seed(ctx, store.SeedOptions{Conversations: 100_000, MessagesPer: 1, Channels: channels}); err != nil {
+			if err := st.Seed(ctx, store.SeedOptions{Conversations: n, MessagesPer: 1, Channels: channels, Agents: agents}); err != nil {
 				b.Fatal(err)
 			}
-			b.Logf("%s: seeded 100,000 conversations in %s", d, time.Since(start).Round(time.Millisecond))
+			b.Logf("%s: seeded %d conversations in %s", d, n, time.Since(start).Round(time.Millisecond))
 			owner := &inbox.User{ID: 1, Role: inbox.RoleOwner}
 			// An agent in 60 conversations spread over the whole journal:
-			// the filter must not walk the other 99,940.
+			// the filter must not walk the other ones.
 			agent := &inbox.User{Email: "agent@example.com", Name: "Agent", Role: inbox.RoleAgent, CreatedAt: time.Now()}
 			if err := st.CreateUser(ctx, agent, "x"); err != nil {
 				b.Fatal(err)
 			}
 			agentID := agent.ID
-			for i := int64(1); i <= 100_000; i += 1666 {
+			for i := int64(1); i <= int64(n); i += int64(n) / 60 {
 				st.DB().Exec(`INSERT INTO participants (conversation_id, user_id, joined_at) VALUES (?, ?, ?)`, i, agentID, time.Now())
+			}
+			if d == store.Postgres {
+				st.DB().Exec(`ANALYZE participants`)
 			}
 			j := journal.New(st, channels)
 			first, err := j.List(ctx, journal.Query{Viewer: owner, Limit: 50})
@@ -87,8 +121,11 @@ func BenchmarkJournalFirstPage(b *testing.B) {
 				b.Fatalf("first page: %d items, %v", len(first.Items), err)
 			}
 			deep, _ := journal.DecodeCursor(first.NextCursor)
-			// A cursor 90,000 rows down.
-			deep.At = deep.At.Add(-90_000 * time.Second)
+			// A cursor 90 % down; for the busy agent (7.5 % of the rows)
+			// half-way, so that a page remains at small sizes.
+			mid := deep
+			deep.At = deep.At.Add(-time.Duration(n*9/10) * time.Second)
+			mid.At = mid.At.Add(-time.Duration(n/2) * time.Second)
 			for _, q := range []struct {
 				name string
 				q    journal.Query
@@ -97,6 +134,8 @@ func BenchmarkJournalFirstPage(b *testing.B) {
 				{"status", journal.Query{Viewer: owner, Limit: 50, Status: inbox.StatusUnassigned}},
 				{"channel", journal.Query{Viewer: owner, Limit: 50, ChannelID: "site"}},
 				{"agent", journal.Query{Viewer: owner, Limit: 50, AgentID: agentID}},
+				{"agent/busy", journal.Query{Viewer: owner, Limit: 50, AgentID: agents[3]}},
+				{"agent/busy/deep", journal.Query{Viewer: owner, Limit: 50, AgentID: agents[3], After: &mid}},
 				{"deep", journal.Query{Viewer: owner, Limit: 50, After: &deep}},
 			} {
 				b.Run(q.name, func(b *testing.B) {

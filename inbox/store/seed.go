@@ -18,6 +18,10 @@ type SeedOptions struct {
 	MessagesPer int
 	// Channels the conversations are spread over (round robin).
 	Channels []inbox.ChannelInfo
+	// Agents are users (ids) made participant and owner of the active
+	// and inactive conversations, round robin; unassigned ones have none.
+	// Empty: no conversation has a participant.
+	Agents []int64
 	// Start is the oldest activity; each conversation is a second newer.
 	Start time.Time
 	// Batch is the rows per INSERT statement (default 500).
@@ -26,8 +30,8 @@ type SeedOptions struct {
 	Progress func(done int)
 }
 
-// Seed bulk-loads synthetic contacts, conversations (every status) and
-// messages with multi-row INSERTs, far faster than the service. It is for
+// Seed bulk-loads synthetic contacts, conversations (every status),
+// participants (with Agents) and messages with multi-row INSERTs, far faster than the service. It is for
 // benchmarks and load tests, never for real data.
 func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 	if o.Conversations <= 0 || len(o.Channels) == 0 {
@@ -51,11 +55,12 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 		return classify(err)
 	}
 	statuses := []inbox.Status{inbox.StatusInactive, inbox.StatusUnassigned, inbox.StatusActive, inbox.StatusInactive}
+	assigned := 0 // conversations given an agent so far: the round robin's position
 	for from := 0; from < o.Conversations; from += o.Batch {
 		to := min(from+o.Batch, o.Conversations)
 		err := db.Transaction(func(tx *gorm.DB) error {
-			var cs, vs, ms []string
-			var ca, va, ma []any
+			var cs, vs, ms, ps []string
+			var ca, va, ma, pa []any
 			for i := from; i < to; i++ {
 				ch := o.Channels[i%len(o.Channels)]
 				cid, vid := base.Contacts+int64(i)+1, base.Convs+int64(i)+1
@@ -67,10 +72,17 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 				if st == inbox.StatusInactive {
 					closed = at
 				}
+				var owner int64
+				if st != inbox.StatusUnassigned && len(o.Agents) > 0 {
+					owner = o.Agents[assigned%len(o.Agents)]
+					assigned++
+					ps = append(ps, "(?, ?, ?)")
+					pa = append(pa, vid, owner, at)
+				}
 				text := fmt.Sprintf("Message about order %d and delivery", vid)
-				vs = append(vs, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				vs = append(vs, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 				va = append(va, vid, base.Number+int64(i)+1, fmt.Sprintf("seed%x", vid), ch.ID, ch.Queue, cid,
-					fmt.Sprintf("Customer %d", cid), string(st), at, at, at, text, closed, at)
+					fmt.Sprintf("Customer %d", cid), string(st), owner, at, at, at, text, closed, at)
 				for k := 0; k < o.MessagesPer; k++ {
 					ms = append(ms, "(?, ?, ?, ?, ?, ?)")
 					ma = append(ma, vid, ch.ID, "in", fmt.Sprintf("%s text %d of conversation %d", text, k, vid),
@@ -82,9 +94,15 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 				return err
 			}
 			if err := tx.Exec(`INSERT INTO conversations (id, number, token, channel_id, queue, contact_id, title, status,
-				last_activity_at, last_message_at, last_inbound_at, preview, closed_at, created_at) VALUES `+
+				owner_id, last_activity_at, last_message_at, last_inbound_at, preview, closed_at, created_at) VALUES `+
 				strings.Join(vs, ","), va...).Error; err != nil {
 				return err
+			}
+			if len(ps) > 0 {
+				if err := tx.Exec(`INSERT INTO participants (conversation_id, user_id, joined_at) VALUES `+
+					strings.Join(ps, ","), pa...).Error; err != nil {
+					return err
+				}
 			}
 			// Messages go in chunks that keep under the parameter limits.
 			per := 6
