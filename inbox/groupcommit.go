@@ -90,6 +90,9 @@ func (s *Service) commitGroup(group []*ingestReq) {
 	// The transaction is not tied to one caller's context: a caller that
 	// disconnects must not roll back its neighbours.
 	ctx := context.WithoutCancel(live[0].ctx)
+	if s.commitBulk(ctx, live) {
+		return
+	}
 	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
 		now := s.clock.Now()
 		// A group of one needs no savepoint: its failure is the whole
@@ -137,6 +140,35 @@ func (s *Service) commitGroup(group []*ingestReq) {
 		}
 		close(r.done)
 	}
+}
+
+// commitBulk tries the group on the fast path and reports whether it
+// answered the callers. When it fails — a message it cannot place, a
+// constraint, a lost connection — nothing of it is kept and the group runs
+// message by message, where a bad message fails alone.
+func (s *Service) commitBulk(ctx context.Context, group []*ingestReq) bool {
+	ins := make([]*Inbound, len(group))
+	for i, r := range group {
+		ins[i] = &r.in
+	}
+	if !bulkable(ins) {
+		return false
+	}
+	var results []IngestResult
+	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
+		rs, err := s.ingestBulk(ctx, tx, evs, ins, s.clock.Now())
+		results = rs
+		return err
+	})
+	if err != nil {
+		s.log.Debug("group commit: the fast path failed, one by one now", "messages", len(group), "err", err)
+		return false
+	}
+	for i, r := range group {
+		r.res, r.err = results[i], nil
+		close(r.done)
+	}
+	return true
 }
 
 // enqueue hands one ingest to the committers and waits for its commit.

@@ -201,10 +201,23 @@ func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor
 			return nil, Invalid("channel", "unknown channel %q", ins[i].ChannelID)
 		}
 	}
+	ptrs := make([]*Inbound, len(ins))
+	for i := range ins {
+		ptrs[i] = &ins[i]
+	}
+	bulk := bulkable(ptrs)
 	var results []IngestResult
 	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
 		results = results[:0]
 		now := s.clock.Now()
+		if bulk {
+			rs, err := s.ingestBulk(ctx, tx, evs, ptrs, now)
+			if err != nil {
+				return err
+			}
+			results = rs
+			return saveCursor(ctx, tx, cursor)
+		}
 		for i := range ins {
 			r, err := s.ingestOne(ctx, tx, evs, &ins[i], now)
 			if err != nil {
@@ -212,15 +225,19 @@ func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor
 			}
 			results = append(results, r)
 		}
-		if cursor != nil {
-			return tx.SaveCursor(ctx, *cursor)
-		}
-		return nil
+		return saveCursor(ctx, tx, cursor)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+func saveCursor(ctx context.Context, tx Tx, c *Cursor) error {
+	if c == nil {
+		return nil
+	}
+	return tx.SaveCursor(ctx, *c)
 }
 
 func (s *Service) ingestOne(ctx context.Context, tx Tx, evs *eventSink, in *Inbound, now time.Time) (IngestResult, error) {
@@ -264,21 +281,11 @@ func (s *Service) ingestOne(ctx context.Context, tx Tx, evs *eventSink, in *Inbo
 			return IngestResult{}, err
 		}
 	case ArrivalReopen:
-		ids := make([]int64, 0, len(conv.Participants))
-		for _, p := range conv.Participants {
-			ids = append(ids, p.ID)
-		}
-		avail, err := tx.AnyAvailable(ctx, ids)
+		act, err := s.reopenByCustomer(ctx, tx, conv, now)
 		if err != nil {
 			return IngestResult{}, err
 		}
-		conv.Status = ReopenStatus(avail)
-		if conv.Status == StatusUnassigned {
-			conv.OwnerID = 0
-		}
-		conv.ClosedAt = time.Time{}
-		if err := tx.InsertActivity(ctx, &Activity{Queue: conv.Queue, Kind: ActivityReopened, ConversationID: conv.ID,
-			Data: map[string]string{"by": "customer", "status": string(conv.Status)}, CreatedAt: now}); err != nil {
+		if err := tx.InsertActivity(ctx, act); err != nil {
 			return IngestResult{}, err
 		}
 	}
@@ -300,6 +307,27 @@ func (s *Service) ingestOne(ctx context.Context, tx Tx, evs *eventSink, in *Inbo
 	evs.conversation(kind, conv, now)
 	evs.message(EventMessageCreated, conv, m, now)
 	return IngestResult{MessageID: m.ID, ConversationID: conv.ID}, nil
+}
+
+// reopenByCustomer reopens a closed conversation the customer wrote to:
+// active when one of its participants can answer, else unassigned. It
+// returns the activity entry to store.
+func (s *Service) reopenByCustomer(ctx context.Context, tx Tx, conv *Conversation, now time.Time) (*Activity, error) {
+	ids := make([]int64, 0, len(conv.Participants))
+	for _, p := range conv.Participants {
+		ids = append(ids, p.ID)
+	}
+	avail, err := tx.AnyAvailable(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	conv.Status = ReopenStatus(avail)
+	if conv.Status == StatusUnassigned {
+		conv.OwnerID = 0
+	}
+	conv.ClosedAt = time.Time{}
+	return &Activity{Queue: conv.Queue, Kind: ActivityReopened, ConversationID: conv.ID,
+		Data: map[string]string{"by": "customer", "status": string(conv.Status)}, CreatedAt: now}, nil
 }
 
 func (s *Service) findConversation(ctx context.Context, tx Tx, contact *Contact, in *Inbound) (*Conversation, error) {

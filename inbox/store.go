@@ -76,6 +76,37 @@ type Tx interface {
 	// ingests (group commit): a failing one is undone alone.
 	Savepoint(ctx context.Context, name string) error
 	RollbackTo(ctx context.Context, name string) error
+
+	// The bulk forms, one statement for a whole group (group commit's fast
+	// path). UpsertContacts takes distinct contacts in lock order and
+	// returns them in that order, locked.
+	UpsertContacts(ctx context.Context, cs []ContactUpsert, now time.Time) ([]*Contact, error)
+	// MessagesByExternalIDs returns the stored messages among keys, as
+	// duplicate results.
+	MessagesByExternalIDs(ctx context.Context, keys []MessageKey) (map[MessageKey]IngestResult, error)
+	// LatestConversations is LatestConversation for many pairs, locked.
+	LatestConversations(ctx context.Context, refs []ThreadRef) (map[ThreadRef]*Conversation, error)
+	CreateConversations(ctx context.Context, cs []*Conversation, threadKeys []string) error
+	// InsertMessages stores messages that all have an ExternalID; it
+	// returns ErrRetryTx when one of them is already stored.
+	InsertMessages(ctx context.Context, ms []*Message) error
+	UpdateConversations(ctx context.Context, cs []*Conversation) error
+	InsertActivities(ctx context.Context, as []*Activity) error
+}
+
+// ContactUpsert is one contact of a bulk upsert.
+type ContactUpsert struct {
+	ChannelID string
+	Info      ContactInfo
+}
+
+// MessageKey is what makes an inbound message (or a contact) unique.
+type MessageKey struct{ ChannelID, ExternalID string }
+
+// ThreadRef names a contact's line of conversations.
+type ThreadRef struct {
+	ContactID int64
+	ThreadKey string
 }
 
 // OutboxItem is a claimed outbox row.

@@ -233,6 +233,11 @@ func (t *tx) InsertMessage(ctx context.Context, m *inbox.Message) error {
 		return inbox.ErrRetryTx
 	}
 	m.ID = ids[0]
+	return t.insertAttachments(m)
+}
+
+// insertAttachments stores m's attachments, assigning their IDs.
+func (t *tx) insertAttachments(m *inbox.Message) error {
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
 		if a.Size == 0 {
