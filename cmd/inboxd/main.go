@@ -95,6 +95,9 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := startPprof(); err != nil {
+		return err
+	}
 	return daemon.Run(ctx, cfg, daemon.Options{})
 }
 
