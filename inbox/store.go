@@ -103,6 +103,9 @@ type ContactUpsert struct {
 // MessageKey is what makes an inbound message (or a contact) unique.
 type MessageKey struct{ ChannelID, ExternalID string }
 
+// MessageRef names a message of a conversation.
+type MessageRef struct{ ConversationID, MessageID int64 }
+
 // ThreadRef names a contact's line of conversations.
 type ThreadRef struct {
 	ContactID int64

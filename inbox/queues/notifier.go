@@ -3,6 +3,8 @@ package queues
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -25,48 +27,106 @@ const (
 // ones are dropped with a warning rather than holding up the live feed.
 const mailQueue = 1000
 
-// HandleEvent reacts to a committed event of the journal hub: customer
-// messages notify agents (new chat, my conversation, missed while
-// offline, registered contact) and get the automatic first answer when
-// their queue is closed. The daemon feeds it every event, in order.
+// HandleEvent reacts to one committed event; see HandleEvents.
 func (m *Manager) HandleEvent(ctx context.Context, e inbox.Event) error {
-	if e.Kind != inbox.EventMessageCreated {
+	return m.HandleEvents(ctx, []inbox.Event{e})
+}
+
+// HandleEvents reacts to a run of committed events of the journal hub, in
+// order: customer messages notify agents (new chat, my conversation,
+// missed while offline, registered contact) and get the automatic first
+// answer when their queue is closed. The daemon feeds it every event.
+// What the run needs is read in a few queries (the messages, their
+// conversations, the messages before them, the agents, the queue states)
+// and its in-app notifications are stored in one transaction, so the
+// notifier keeps up with group-committed ingest. A message that fails is
+// reported in the joined error; the others are still handled.
+func (m *Manager) HandleEvents(ctx context.Context, evs []inbox.Event) error {
+	var ids, convIDs []int64
+	views := map[int64]inbox.MessageView{}
+	for _, e := range evs {
+		if e.Kind != inbox.EventMessageCreated {
+			continue
+		}
+		var v inbox.MessageView
+		if err := json.Unmarshal(e.Payload, &v); err != nil || v.Direction != inbox.DirectionIn {
+			continue
+		}
+		views[v.ID] = v
+		ids = append(ids, v.ID)
+		convIDs = append(convIDs, e.ConversationID)
+	}
+	if len(ids) == 0 {
 		return nil
 	}
-	var v inbox.MessageView
-	if err := json.Unmarshal(e.Payload, &v); err != nil || v.Direction != inbox.DirectionIn {
-		return nil
-	}
-	ms, err := m.o.Store.Messages(ctx, e.ConversationID, v.ID-1, 1)
+	msgs, err := m.o.Store.MessagesByID(ctx, ids)
 	if err != nil {
 		return err
 	}
-	if len(ms) == 0 || ms[0].ID != v.ID {
-		return nil // edited away or deleted: nothing to tell
-	}
-	msg := &ms[0]
-	conv, _, err := m.o.Store.ConversationView(ctx, e.ConversationID)
+	convs, err := m.o.Store.ConversationsByID(ctx, convIDs)
 	if err != nil {
 		return err
 	}
+	// Unassigned conversations need the message before each one: a chat
+	// is new when its message starts a wait.
+	var waits []inbox.MessageRef
+	for _, id := range ids {
+		if msg, conv := msgs[id], convs[msgs[id].ConversationID]; msg != nil && conv != nil && conv.Status == inbox.StatusUnassigned {
+			waits = append(waits, inbox.MessageRef{ConversationID: conv.ID, MessageID: id})
+		}
+	}
+	prev, err := m.o.Store.PreviousMessages(ctx, waits)
+	if err != nil {
+		return err
+	}
+	b := &run{}
+	var errs []error
+	for _, id := range ids {
+		msg := msgs[id]
+		if msg == nil {
+			continue // edited away or deleted: nothing to tell
+		}
+		conv := convs[msg.ConversationID]
+		if conv == nil {
+			continue
+		}
+		if err := m.handleMessage(ctx, b, conv, msg, prev); err != nil {
+			errs = append(errs, fmt.Errorf("message %d: %w", id, err))
+		}
+	}
+	if err := m.flush(ctx, b); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// run is what one HandleEvents call reads once and writes at the end.
+type run struct {
+	agents []Agent
+	loaded bool
+	states map[string]QueueState
+	ns     []Notification
+	// after runs once the notifications are stored: mails and
+	// transcripts.
+	after []func()
+}
+
+func (m *Manager) handleMessage(ctx context.Context, b *run, conv *inbox.Conversation, msg *inbox.Message,
+	prev map[int64]*inbox.Message) error {
 	q, ok := m.queues[conv.Queue]
 	if !ok {
 		return nil
 	}
 	now := m.o.Clock.Now()
 	if msg.Meta[metaRegistered] != "" {
-		return m.notify(ctx, notify.Event{Kind: notify.RegisteredContact, Queue: q.ID}, q, conv, nil, formOf(msg, q), now)
+		return m.notify(ctx, b, notify.Event{Kind: notify.RegisteredContact, Queue: q.ID}, q, conv, nil, formOf(msg, q), now)
 	}
 	var nev notify.Event
 	switch conv.Status {
 	case inbox.StatusUnassigned:
 		// A chat is new when this message starts its wait: nothing from
 		// the customer since the team last wrote (or ever).
-		prev, err := m.o.Store.PreviousMessage(ctx, conv.ID, msg.ID)
-		if err != nil {
-			return err
-		}
-		if prev == nil || prev.Direction == inbox.DirectionOut {
+		if p := prev[msg.ID]; p == nil || p.Direction == inbox.DirectionOut {
 			nev = notify.Event{Kind: notify.NewChat, Queue: q.ID, WaitingSince: msg.CreatedAt}
 		}
 	case inbox.StatusActive:
@@ -77,25 +137,44 @@ func (m *Manager) HandleEvent(ctx context.Context, e inbox.Event) error {
 		nev = notify.Event{Kind: notify.MyConversation, Queue: q.ID, Participants: ids}
 	}
 	if nev.Kind != "" {
-		if err := m.notify(ctx, nev, q, conv, msg, nil, now); err != nil {
+		if err := m.notify(ctx, b, nev, q, conv, msg, nil, now); err != nil {
 			return err
 		}
 	}
-	return m.autoReply(ctx, q, conv, msg, now)
+	return m.autoReply(ctx, b, q, conv, msg, now)
+}
+
+// flush stores a run's in-app notifications in one transaction, then
+// publishes them and does what waited for them.
+func (m *Manager) flush(ctx context.Context, b *run) error {
+	if len(b.ns) > 0 {
+		if err := m.o.Store.AddNotifications(ctx, b.ns); err != nil {
+			return err
+		}
+		m.feed.publish(b.ns)
+	}
+	for _, f := range b.after {
+		f()
+	}
+	b.ns, b.after = nil, nil
+	return nil
 }
 
 // autoReply answers a customer message on a closed queue's non-widget
 // channel, once per conversation per closed period.
-func (m *Manager) autoReply(ctx context.Context, q *Queue, conv *inbox.Conversation, msg *inbox.Message, now time.Time) error {
+func (m *Manager) autoReply(ctx context.Context, b *run, q *Queue, conv *inbox.Conversation, msg *inbox.Message, now time.Time) error {
 	ch, ok := m.channels[conv.ChannelID]
 	if !ok || ch.Kind == "widget" || msg.Auto || conv.Status == inbox.StatusActive || m.o.Service == nil {
 		return nil
 	}
-	states, err := m.o.Store.QueueStates(ctx)
-	if err != nil {
-		return err
+	if b.states == nil {
+		states, err := m.o.Store.QueueStates(ctx)
+		if err != nil {
+			return err
+		}
+		b.states = states
 	}
-	st := states[q.ID]
+	st := b.states[q.ID]
 	o := orAuto(st.Override)
 	if hours.Effective(q.Schedule.IsOpen(now), o) {
 		return nil
@@ -108,7 +187,7 @@ func (m *Manager) autoReply(ctx context.Context, q *Queue, conv *inbox.Conversat
 	} else if next := q.Schedule.NextChange(now); !next.IsZero() {
 		period = "until:" + next.UTC().Format(time.RFC3339)
 	}
-	_, err = m.o.Service.AutoReply(ctx, inbox.AutoReplyRequest{ConversationID: conv.ID, InboundID: msg.ID,
+	_, err := m.o.Service.AutoReply(ctx, inbox.AutoReplyRequest{ConversationID: conv.ID, InboundID: msg.ID,
 		Period: period, Text: m.closedText(q)})
 	return err
 }
@@ -134,49 +213,50 @@ func formOf(msg *inbox.Message, q *Queue) *notify.ContactForm {
 	return f
 }
 
-// notify tells the agents concerned about ev: in-app now, by email now,
-// or into a transcript for later.
-func (m *Manager) notify(ctx context.Context, ev notify.Event, q *Queue, conv *inbox.Conversation, msg *inbox.Message,
+// notify tells the agents concerned about ev: in-app, by email, or into
+// a transcript for later. The in-app notifications are stored, and the
+// rest done, when the run is flushed.
+func (m *Manager) notify(ctx context.Context, b *run, ev notify.Event, q *Queue, conv *inbox.Conversation, msg *inbox.Message,
 	form *notify.ContactForm, now time.Time) error {
-	agents, err := m.o.Store.Agents(ctx)
-	if err != nil {
-		return err
+	if !b.loaded {
+		agents, err := m.o.Store.Agents(ctx)
+		if err != nil {
+			return err
+		}
+		b.agents, b.loaded = agents, true
 	}
-	cands := make([]notify.Agent, len(agents))
-	for i := range agents {
-		s, err := notify.DecodeSettings([]byte(agents[i].Settings), notify.DefaultSettings())
+	cands := make([]notify.Agent, len(b.agents))
+	for i := range b.agents {
+		s, err := notify.DecodeSettings([]byte(b.agents[i].Settings), notify.DefaultSettings())
 		if err != nil {
 			s = notify.DefaultSettings()
 		}
-		cands[i] = notify.Agent{User: &agents[i].User, Settings: s}
+		cands[i] = notify.Agent{User: &b.agents[i].User, Settings: s}
 	}
 	plan := notify.Recipients(ev, cands, now, q.SlowAfter)
 	if plan.Empty() {
 		return nil
 	}
-	var ns []Notification
 	payload := m.inAppPayload(ev.Kind, q, conv, msg, form)
 	for _, u := range plan.InApp {
-		ns = append(ns, Notification{UserID: u.ID, Kind: string(ev.Kind), ConversationID: conv.ID, Queue: q.ID,
+		b.ns = append(b.ns, Notification{UserID: u.ID, Kind: string(ev.Kind), ConversationID: conv.ID, Queue: q.ID,
 			Payload: payload, CreatedAt: now})
 	}
-	if err := m.o.Store.AddNotifications(ctx, ns); err != nil {
-		return err
-	}
-	m.feed.publish(ns)
-	for _, u := range plan.Email {
-		c := m.content(q, conv, []string{u.Email})
-		c.Form = form
-		if msg != nil && form == nil {
-			c.Messages = []inbox.Message{*msg}
+	b.after = append(b.after, func() {
+		for _, u := range plan.Email {
+			c := m.content(q, conv, []string{u.Email})
+			c.Form = form
+			if msg != nil && form == nil {
+				c.Messages = []inbox.Message{*msg}
+			}
+			m.queueMail(notify.Compose(ev.Kind, c), u.ID)
 		}
-		m.queueMail(notify.Compose(ev.Kind, c), u.ID)
-	}
-	if msg != nil {
-		for _, u := range plan.Missed {
-			m.batcher.Add(u.ID, *msg, now)
+		if msg != nil {
+			for _, u := range plan.Missed {
+				m.batcher.Add(u.ID, *msg, now)
+			}
 		}
-	}
+	})
 	return nil
 }
 
@@ -301,7 +381,11 @@ func (m *Manager) slowChats(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if err := m.notify(ctx, notify.Event{Kind: notify.SlowChat, Queue: q.ID, WaitingSince: w.Since}, q, conv, nil, nil, now); err != nil {
+		b := &run{}
+		if err := m.notify(ctx, b, notify.Event{Kind: notify.SlowChat, Queue: q.ID, WaitingSince: w.Since}, q, conv, nil, nil, now); err != nil {
+			return err
+		}
+		if err := m.flush(ctx, b); err != nil {
 			return err
 		}
 		m.mu.Lock()

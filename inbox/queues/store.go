@@ -45,9 +45,15 @@ type Store interface {
 	// oldest unanswered customer message arrived.
 	WaitingChats(ctx context.Context, limit int) ([]WaitingChat, error)
 
-	// PreviousMessage is the conversation's newest message before
-	// beforeID that is not an automatic answer; nil when none.
-	PreviousMessage(ctx context.Context, conversationID, beforeID int64) (*inbox.Message, error)
+	// PreviousMessages returns, for each message, its conversation's
+	// newest message before it that is not an automatic answer, keyed by
+	// the message it precedes (absent: none).
+	PreviousMessages(ctx context.Context, refs []inbox.MessageRef) (map[int64]*inbox.Message, error)
+	// MessagesByID loads messages with their meta and attachments;
+	// missing ids are absent from the map.
+	MessagesByID(ctx context.Context, ids []int64) (map[int64]*inbox.Message, error)
+	// ConversationsByID loads conversations with their participants.
+	ConversationsByID(ctx context.Context, ids []int64) (map[int64]*inbox.Conversation, error)
 	ConversationView(ctx context.Context, id int64) (*inbox.Conversation, *inbox.Contact, error)
 	Messages(ctx context.Context, conversationID, afterID int64, limit int) ([]inbox.Message, error)
 }

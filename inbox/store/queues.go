@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/hours"
 	"github.com/inboxd/inboxd/inbox/queues"
@@ -278,18 +280,126 @@ func (s *Store) WaitingChats(ctx context.Context, limit int) ([]queues.WaitingCh
 	return out, nil
 }
 
-// PreviousMessage implements queues.Store.
-func (s *Store) PreviousMessage(ctx context.Context, conversationID, beforeID int64) (*inbox.Message, error) {
-	var rs []messageRow
-	if err := s.read(ctx).Raw(`SELECT `+messageCols+` FROM messages m WHERE m.conversation_id = ? AND m.id < ?
-		AND NOT (m.direction = 'out' AND m.auto = ?) ORDER BY m.id DESC LIMIT 1`, conversationID, beforeID, true).
-		Scan(&rs).Error; err != nil {
+// PreviousMessages implements queues.Store: for each message, the
+// conversation's newest message before it that is not an automatic
+// answer, found in one statement (one indexed lookup per message).
+func (s *Store) PreviousMessages(ctx context.Context, refs []inbox.MessageRef) (map[int64]*inbox.Message, error) {
+	out := map[int64]*inbox.Message{}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	const one = `SELECT CAST(? AS BIGINT) AS next_id, (SELECT m.id FROM messages m WHERE m.conversation_id = ? AND m.id < ?
+		AND NOT (m.direction = 'out' AND m.auto = ?) ORDER BY m.id DESC LIMIT 1) AS prev_id`
+	parts := make([]string, len(refs))
+	args := make([]any, 0, 4*len(refs))
+	for i, r := range refs {
+		parts[i] = one
+		args = append(args, r.MessageID, r.ConversationID, r.MessageID, true)
+	}
+	var pairs []struct {
+		NextID int64
+		PrevID sql.NullInt64
+	}
+	if err := s.read(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&pairs).Error; err != nil {
 		return nil, classify(err)
 	}
-	if len(rs) == 0 {
+	var ids []int64
+	for _, p := range pairs {
+		if p.PrevID.Valid {
+			ids = append(ids, p.PrevID.Int64)
+		}
+	}
+	prev, err := s.MessagesByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pairs {
+		if m := prev[p.PrevID.Int64]; p.PrevID.Valid && m != nil {
+			out[p.NextID] = m
+		}
+	}
+	return out, nil
+}
+
+// MessagesByID implements queues.Store.
+func (s *Store) MessagesByID(ctx context.Context, ids []int64) (map[int64]*inbox.Message, error) {
+	out := map[int64]*inbox.Message{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	g := s.read(ctx)
+	var rs []messageRow
+	if err := g.Raw(`SELECT `+messageCols+` FROM messages m WHERE m.id IN ?`, ids).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	found := make([]int64, 0, len(rs))
+	for i := range rs {
+		out[rs[i].ID] = rs[i].domain()
+		found = append(found, rs[i].ID)
+	}
+	as, err := attachmentsOf(g, found)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		m := out[a.messageID]
+		m.Attachments = append(m.Attachments, a.Attachment)
+	}
+	return out, nil
+}
+
+// ConversationsByID implements queues.Store.
+func (s *Store) ConversationsByID(ctx context.Context, ids []int64) (map[int64]*inbox.Conversation, error) {
+	out := map[int64]*inbox.Conversation{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	g := s.read(ctx)
+	var rs []conversationRow
+	if err := g.Raw(`SELECT `+conversationCols+` FROM conversations c WHERE c.id IN ?`, ids).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	found := make([]int64, 0, len(rs))
+	for i := range rs {
+		out[rs[i].ID] = rs[i].domain()
+		found = append(found, rs[i].ID)
+	}
+	parts, err := participants(g, found)
+	if err != nil {
+		return nil, classify(err)
+	}
+	for id, c := range out {
+		c.Participants = parts[id]
+	}
+	return out, nil
+}
+
+// messageAttachment is an attachment's metadata and its message.
+type messageAttachment struct {
+	inbox.Attachment
+	messageID int64
+}
+
+// attachmentsOf lists the attachments (without their data) of messages,
+// in id order.
+func attachmentsOf(g *gorm.DB, messageIDs []int64) ([]messageAttachment, error) {
+	if len(messageIDs) == 0 {
 		return nil, nil
 	}
-	return rs[0].domain(), nil
+	var rs []struct {
+		ID, MessageID, Size int64
+		Name, MimeType      string
+	}
+	if err := g.Raw(`SELECT id, message_id, size, name, mime_type FROM attachments WHERE message_id IN ? ORDER BY id`,
+		messageIDs).Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	out := make([]messageAttachment, len(rs))
+	for i, r := range rs {
+		out[i] = messageAttachment{Attachment: inbox.Attachment{ID: r.ID, Name: r.Name, MIMEType: r.MimeType, Size: r.Size},
+			messageID: r.MessageID}
+	}
+	return out, nil
 }
 
 // parseDBTime reads a timestamp as either driver renders it in text.

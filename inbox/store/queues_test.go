@@ -161,9 +161,10 @@ func testWaitingAndAutoReply(t *testing.T, f *fixture, ctx context.Context) {
 		t.Fatalf("waiting after the automatic answer: %+v", w)
 	}
 	r3 := f.ingest("crm", "w3", "c1", "third")
-	prev, err := f.st.PreviousMessage(ctx, r1.ConversationID, r3.MessageID)
-	if err != nil || prev == nil || prev.Text != "second" {
-		t.Fatalf("previous message: %v %+v", err, prev)
+	prevs, err := f.st.PreviousMessages(ctx, []inbox.MessageRef{{ConversationID: r1.ConversationID, MessageID: r3.MessageID},
+		{ConversationID: r1.ConversationID, MessageID: r1.MessageID}})
+	if prev := prevs[r3.MessageID]; err != nil || prev == nil || prev.Text != "second" || len(prevs) != 1 {
+		t.Fatalf("previous messages: %v %+v", err, prevs)
 	}
 	if _, err := f.svc.Reply(ctx, f.anna, r1.ConversationID, "hello"); err != nil {
 		t.Fatal(err)

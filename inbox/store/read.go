@@ -145,17 +145,13 @@ func (s *Store) Messages(ctx context.Context, convID, afterID int64, limit int) 
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var as []struct {
-		ID, MessageID, Size int64
-		Name, MimeType      string
-	}
-	if err := g.Raw(`SELECT id, message_id, size, name, mime_type FROM attachments WHERE message_id IN ? ORDER BY id`,
-		ids).Scan(&as).Error; err != nil {
-		return nil, classify(err)
+	as, err := attachmentsOf(g, ids)
+	if err != nil {
+		return nil, err
 	}
 	for _, a := range as {
-		i := byID[a.MessageID]
-		out[i].Attachments = append(out[i].Attachments, inbox.Attachment{ID: a.ID, Name: a.Name, MIMEType: a.MimeType, Size: a.Size})
+		i := byID[a.messageID]
+		out[i].Attachments = append(out[i].Attachments, a.Attachment)
 	}
 	return out, nil
 }

@@ -92,28 +92,41 @@ func runQueueTicks(ctx context.Context, w *wiring, m *queues.Manager) {
 }
 
 // runNotifier hands every committed customer message to the manager, in
-// order. When the hub drops it for lagging, it resubscribes and replays
-// what it missed from the events table, so nothing is skipped.
+// order, in runs of what has arrived meanwhile (up to notifierRun), so that
+// a busy inbox costs a few queries per run rather than per message. When
+// the hub drops it for lagging, it resubscribes and replays what it missed
+// from the events table, so nothing is skipped.
 func runNotifier(ctx context.Context, w *wiring, m *queues.Manager, last int64) {
 	log := w.log.With("component", "notifier")
 	filter := func(e *inbox.Event) bool { return e.Kind == inbox.EventMessageCreated }
-	handle := func(e inbox.Event) error {
-		if e.ID <= last {
+	var pending []inbox.Event
+	flush := func() {
+		if len(pending) == 0 {
+			return
+		}
+		if err := m.HandleEvents(ctx, pending); err != nil && ctx.Err() == nil {
+			log.Warn("notification failed", "first_event_id", pending[0].ID, "last_event_id", pending[len(pending)-1].ID, "err", err)
+		}
+		last = pending[len(pending)-1].ID
+		pending = pending[:0]
+	}
+	add := func(e inbox.Event) error {
+		if e.ID <= last || (len(pending) > 0 && e.ID <= pending[len(pending)-1].ID) {
 			return nil
 		}
-		if err := m.HandleEvent(ctx, e); err != nil && ctx.Err() == nil {
-			log.Warn("notification failed", "event_id", e.ID, "conversation_id", e.ConversationID, "err", err)
+		pending = append(pending, e)
+		if len(pending) >= notifierRun {
+			flush()
 		}
-		last = e.ID
 		return nil
 	}
 	for ctx.Err() == nil {
 		sub := w.hub.Subscribe(filter)
-		var err error
-		last, err = journal.Replay(ctx, w.store, last, filter, handle)
+		_, err := journal.Replay(ctx, w.store, last, filter, add)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("notifier replay failed", "err", err)
 		}
+		flush()
 	live:
 		for {
 			select {
@@ -124,9 +137,26 @@ func runNotifier(ctx context.Context, w *wiring, m *queues.Manager, last int64) 
 				if !ok {
 					break live
 				}
-				handle(*e)
+				add(*e)
+				// Take what else has arrived, then handle the run.
+			more:
+				for len(pending) < notifierRun {
+					select {
+					case e, ok := <-sub.C:
+						if !ok {
+							break more
+						}
+						add(*e)
+					default:
+						break more
+					}
+				}
+				flush()
 			}
 		}
 		sub.Close()
 	}
 }
+
+// notifierRun bounds the events the notifier handles together.
+const notifierRun = 256
