@@ -218,24 +218,9 @@ func formOf(msg *inbox.Message, q *Queue) *notify.ContactForm {
 // rest done, when the run is flushed.
 func (m *Manager) notify(ctx context.Context, b *run, ev notify.Event, q *Queue, conv *inbox.Conversation, msg *inbox.Message,
 	form *notify.ContactForm, now time.Time) error {
-	if !b.loaded {
-		agents, err := m.o.Store.Agents(ctx)
-		if err != nil {
-			return err
-		}
-		b.agents, b.loaded = agents, true
-	}
-	cands := make([]notify.Agent, len(b.agents))
-	for i := range b.agents {
-		s, err := notify.DecodeSettings([]byte(b.agents[i].Settings), notify.DefaultSettings())
-		if err != nil {
-			s = notify.DefaultSettings()
-		}
-		cands[i] = notify.Agent{User: &b.agents[i].User, Settings: s}
-	}
-	plan := notify.Recipients(ev, cands, now, q.SlowAfter)
-	if plan.Empty() {
-		return nil
+	plan, err := m.recipients(ctx, b, ev, q, now)
+	if err != nil || plan.Empty() {
+		return err
 	}
 	payload := m.inAppPayload(ev.Kind, q, conv, msg, form)
 	for _, u := range plan.InApp {
@@ -258,6 +243,26 @@ func (m *Manager) notify(ctx context.Context, b *run, ev notify.Event, q *Queue,
 		}
 	})
 	return nil
+}
+
+// recipients plans who hears about ev, with the run's agents (read once).
+func (m *Manager) recipients(ctx context.Context, b *run, ev notify.Event, q *Queue, now time.Time) (notify.Plan, error) {
+	if !b.loaded {
+		agents, err := m.o.Store.Agents(ctx)
+		if err != nil {
+			return notify.Plan{}, err
+		}
+		b.agents, b.loaded = agents, true
+	}
+	cands := make([]notify.Agent, len(b.agents))
+	for i := range b.agents {
+		s, err := notify.DecodeSettings([]byte(b.agents[i].Settings), notify.DefaultSettings())
+		if err != nil {
+			s = notify.DefaultSettings()
+		}
+		cands[i] = notify.Agent{User: &b.agents[i].User, Settings: s}
+	}
+	return notify.Recipients(ev, cands, now, q.SlowAfter), nil
 }
 
 func (m *Manager) content(q *Queue, conv *inbox.Conversation, to []string) notify.Content {
@@ -361,6 +366,7 @@ func (m *Manager) slowChats(ctx context.Context, now time.Time) error {
 		return err
 	}
 	still := map[int64]bool{}
+	b := &run{}
 	for _, w := range waiting {
 		still[w.ConversationID] = true
 		q, ok := m.queues[w.Queue]
@@ -377,16 +383,22 @@ func (m *Manager) slowChats(ctx context.Context, now time.Time) error {
 		if told || now.Sub(w.Since) < slow {
 			continue
 		}
-		conv, _, err := m.o.Store.ConversationView(ctx, w.ConversationID)
-		if err != nil {
+		// Most of the time nobody is to hear of it (only invisible agents
+		// who asked are): the conversation is read only for a message.
+		ev := notify.Event{Kind: notify.SlowChat, Queue: q.ID, WaitingSince: w.Since}
+		if plan, err := m.recipients(ctx, b, ev, q, now); err != nil {
 			return err
-		}
-		b := &run{}
-		if err := m.notify(ctx, b, notify.Event{Kind: notify.SlowChat, Queue: q.ID, WaitingSince: w.Since}, q, conv, nil, nil, now); err != nil {
-			return err
-		}
-		if err := m.flush(ctx, b); err != nil {
-			return err
+		} else if !plan.Empty() {
+			conv, _, err := m.o.Store.ConversationView(ctx, w.ConversationID)
+			if err != nil {
+				return err
+			}
+			if err := m.notify(ctx, b, ev, q, conv, nil, nil, now); err != nil {
+				return err
+			}
+			if err := m.flush(ctx, b); err != nil {
+				return err
+			}
 		}
 		m.mu.Lock()
 		m.slowTold[w.ConversationID] = w.Since

@@ -70,6 +70,8 @@ func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*Store, e
 				return nil, fmt.Errorf("data_dir %q: %w", dataDir, err)
 			}
 			path = filepath.Join(dataDir, "inboxd.db")
+		} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("database.url: folder of %q: %w", path, err)
 		}
 		if err := checkWritable(filepath.Dir(path)); err != nil {
 			return nil, err
