@@ -275,27 +275,30 @@ func (t *tx) UpdateConversations(ctx context.Context, cs []*inbox.Conversation) 
 	if len(cs) == 0 {
 		return nil
 	}
-	if t.s.dialect != Postgres || len(cs) == 1 {
-		// SQLite runs in the process: a statement costs no round trip.
-		for _, c := range cs {
-			if err := t.UpdateConversation(ctx, c); err != nil {
-				return err
-			}
-		}
-		return nil
+	if len(cs) == 1 {
+		return t.UpdateConversation(ctx, cs[0])
 	}
 	args := make([]any, 0, len(cs)*10)
 	for _, c := range cs {
 		args = append(args, c.ID, string(c.Status), c.OwnerID, c.Title, c.LastActivityAt, c.LastMessageAt,
 			c.LastInboundAt, c.Preview, nullTime(c.ClosedAt), c.LastInboundID)
 	}
-	cast := []string{"bigint", "text", "bigint", "text", "timestamptz", "timestamptz", "timestamptz", "text", "timestamptz", "bigint"}
+	const cols = "id, status, owner_id, title, last_activity_at, last_message_at, last_inbound_at, preview, closed_at, last_inbound_id"
+	// PostgreSQL names a VALUES list's columns in its alias and types them
+	// from the first row; SQLite calls them column1, column2, ...
+	from := `(VALUES ` + rowsSQL(len(cs), 10, []string{"bigint", "text", "bigint", "text", "timestamptz", "timestamptz",
+		"timestamptz", "text", "timestamptz", "bigint"}) + `) AS v(` + cols + `)`
+	if t.s.dialect == SQLite {
+		var names []string
+		for i, c := range strings.Split(cols, ", ") {
+			names = append(names, fmt.Sprintf("column%d AS %s", i+1, c))
+		}
+		from = `(SELECT ` + strings.Join(names, ", ") + ` FROM (VALUES ` + rowsSQL(len(cs), 10, nil) + `)) AS v`
+	}
 	return t.g.Exec(`UPDATE conversations SET status = v.status, owner_id = v.owner_id, title = v.title,
 		last_activity_at = v.last_activity_at, last_message_at = v.last_message_at, last_inbound_at = v.last_inbound_at,
 		preview = v.preview, closed_at = v.closed_at, last_inbound_id = v.last_inbound_id
-		FROM (VALUES `+rowsSQL(len(cs), 10, cast)+`) AS v(id, status, owner_id, title, last_activity_at, last_message_at,
-		  last_inbound_at, preview, closed_at, last_inbound_id)
-		WHERE conversations.id = v.id`, args...).Error
+		FROM `+from+` WHERE conversations.id = v.id`, args...).Error
 }
 
 func (t *tx) InsertActivities(ctx context.Context, as []*inbox.Activity) error {

