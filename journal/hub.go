@@ -14,9 +14,25 @@ const SubscriberBuffer = 512
 // Hub fans committed events out to live subscribers. Publish never blocks:
 // a subscriber whose buffer is full is dropped, so one slow client cannot
 // hold up the writers or the others.
+//
+// Two kinds of subscriber: a Subscription (a goroutine reading a channel,
+// for the daemon's own consumers) and a Sink, which takes every batch in a
+// call and queues it itself (the HTTP live feeds: one sink holds thousands
+// of connections without a goroutine or a channel each).
 type Hub struct {
-	mu   sync.RWMutex
-	subs map[*Subscription]struct{}
+	mu    sync.RWMutex
+	subs  map[*Subscription]struct{}
+	sinks []Sink
+}
+
+// Sink takes what Publish publishes, in the order of the Publish calls
+// (concurrent calls in any order). Deliver must not block: it queues, or
+// drops its own laggards. Events are shared by every subscriber: read
+// them, never change them.
+type Sink interface {
+	Deliver(events []inbox.Event)
+	// Subscribers is how many subscribers the sink serves.
+	Subscribers() int
 }
 
 // NewHub returns an empty hub.
@@ -64,10 +80,31 @@ func (h *Hub) remove(s *Subscription, dropped bool) {
 	s.once.Do(func() { close(s.C) })
 }
 
+// Attach adds a sink; detach removes it.
+func (h *Hub) Attach(s Sink) (detach func()) {
+	h.mu.Lock()
+	h.sinks = append(h.sinks, s)
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for i, x := range h.sinks {
+			if x == s {
+				h.sinks = append(h.sinks[:i:i], h.sinks[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
 // Publish implements inbox.Publisher.
 func (h *Hub) Publish(events []inbox.Event) {
+	if len(events) == 0 {
+		return
+	}
 	var lagging []*Subscription
 	h.mu.RLock()
+	sinks := h.sinks
 	for s := range h.subs {
 		for i := range events {
 			if s.filter != nil && !s.filter(&events[i]) {
@@ -87,13 +124,21 @@ func (h *Hub) Publish(events []inbox.Event) {
 	for _, s := range lagging {
 		h.remove(s, true)
 	}
+	for _, s := range sinks {
+		s.Deliver(events)
+	}
 }
 
-// Subscribers returns how many subscribers are connected.
+// Subscribers returns how many subscribers are connected: subscriptions
+// and the sinks' subscribers.
 func (h *Hub) Subscribers() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.subs)
+	n := len(h.subs)
+	for _, s := range h.sinks {
+		n += s.Subscribers()
+	}
+	return n
 }
 
 // Replay calls fn for every stored event after afterID that filter

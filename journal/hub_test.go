@@ -79,3 +79,34 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+// sinkRecorder is a Sink that keeps what it is given.
+type sinkRecorder struct {
+	batches [][]inbox.Event
+	n       int
+}
+
+func (s *sinkRecorder) Deliver(evs []inbox.Event) { s.batches = append(s.batches, evs) }
+func (s *sinkRecorder) Subscribers() int          { return s.n }
+
+func TestHubDeliversToSinks(t *testing.T) {
+	h := NewHub()
+	sub := h.Subscribe(nil)
+	defer sub.Close()
+	a, b := &sinkRecorder{n: 3}, &sinkRecorder{n: 4}
+	h.Attach(a)
+	detach := h.Attach(b)
+	if n := h.Subscribers(); n != 8 {
+		t.Fatalf("subscribers %d, want 1 + 3 + 4", n)
+	}
+	h.Publish([]inbox.Event{{ID: 1}, {ID: 2}})
+	h.Publish(nil) // nothing to deliver
+	detach()
+	h.Publish([]inbox.Event{{ID: 3}})
+	if len(a.batches) != 2 || len(a.batches[0]) != 2 || a.batches[1][0].ID != 3 || len(b.batches) != 1 {
+		t.Fatalf("sinks got %v and %v", a.batches, b.batches)
+	}
+	if h.Subscribers() != 4 || len(sub.C) != 3 {
+		t.Fatalf("after detach: %d subscribers, %d events on the subscription", h.Subscribers(), len(sub.C))
+	}
+}
