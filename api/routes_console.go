@@ -79,7 +79,7 @@ func conversationPageData(c echo.Context, _ *inbox.User) (any, error) {
 // for admins).
 func (s *Server) meEvents(c echo.Context) error {
 	u := currentUser(c)
-	return s.stream(c, func(e *inbox.Event) bool { return e.Visible(u) })
+	return s.stream(c, feedSpec{filter: func(e *inbox.Event) bool { return e.Visible(u) }, enc: agentFrames, retry: 2 * time.Second})
 }
 
 // setProfile changes the caller's display name (what customers and

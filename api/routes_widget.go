@@ -17,7 +17,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/inboxd/inboxd/inbox"
-	"github.com/inboxd/inboxd/journal"
 )
 
 // WidgetOptions wires the website chat widget.
@@ -419,8 +418,7 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 	if err != nil {
 		return err
 	}
-	last, resuming, err := resumeID(c)
-	if err != nil {
+	if _, _, err := resumeID(c); err != nil {
 		return err
 	}
 	var convID, number int64
@@ -439,37 +437,21 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 		}
 		return e.Kind == inbox.EventMessageCreated || e.Kind == inbox.EventMessageUpdated || e.Kind == EventTyping
 	}
-	sub := s.o.Hub.Subscribe(filter)
-	defer sub.Close()
-
-	w := openStream(c, 3*time.Second)
 	// ready names the conversation this feed follows: the widget
 	// reconnects when its own number differs (its first message).
-	writeEvent(w, 0, "ready", []byte(fmt.Sprintf(`{"conversation":%d}`, number)))
+	ready := sseFrame(0, "ready", []byte(fmt.Sprintf(`{"conversation":%d}`, number)))
+	return s.stream(c, feedSpec{filter: filter, enc: visitorFrames(queue), retry: 3 * time.Second, hello: ready})
+}
 
-	ctx := c.Request().Context()
-	write := func(e inbox.Event) error {
-		name, data, ok := visitorEvent(&e, queue)
+// visitorFrames is what the visitors of queue's widgets are sent.
+func visitorFrames(queue string) *feedEncoding {
+	return &feedEncoding{key: "widget\x00" + queue, encode: func(e *inbox.Event) []byte {
+		name, data, ok := visitorEvent(e, queue)
 		if !ok {
 			return nil
 		}
-		return writeEvent(w, e.ID, name, data)
-	}
-	if resuming {
-		if last, err = journal.Replay(ctx, s.o.Reader, last, filter, write); err != nil {
-			return nil // the widget reconnects and resumes
-		}
-	}
-	follow(ctx, w, s.o.Heartbeat, sub.C, func(e *inbox.Event) error {
-		if e.ID > 0 && e.ID <= last {
-			return nil
-		}
-		if e.ID > 0 {
-			last = e.ID
-		}
-		return write(*e)
-	})
-	return nil
+		return sseFrame(e.ID, name, data)
+	}}
 }
 
 // visitorEvent turns a journal event into what the visitor may see.

@@ -93,6 +93,7 @@ type Server struct {
 	routes   []Route
 	metrics  *metrics
 	logins   *throttle
+	feeds    *feedSet
 }
 
 //go:embed openapi.yaml
@@ -121,6 +122,8 @@ func New(o Options) *Server {
 	for _, c := range o.Channels {
 		s.channels[c.ID] = c
 	}
+	s.feeds = newFeedSet(o.Heartbeat)
+	o.Hub.Attach(s.feeds)
 	s.metrics = newMetrics(o.Registry, func() float64 { return float64(o.Hub.Subscribers()) })
 	e := s.e
 	e.HideBanner, e.HidePort = true, true

@@ -24,7 +24,7 @@ type feedEvent struct {
 
 func (s *Server) journalEvents(c echo.Context) error {
 	u := currentUser(c)
-	return s.stream(c, func(e *inbox.Event) bool { return e.Visible(u) })
+	return s.stream(c, feedSpec{filter: func(e *inbox.Event) bool { return e.Visible(u) }, enc: agentFrames, retry: 2 * time.Second})
 }
 
 func (s *Server) conversationEvents(c echo.Context) error {
@@ -36,42 +36,79 @@ func (s *Server) conversationEvents(c echo.Context) error {
 	if _, err := s.o.Journal.Conversation(c.Request().Context(), u, id); err != nil {
 		return err
 	}
-	return s.stream(c, func(e *inbox.Event) bool { return e.ConversationID == id && e.Visible(u) })
+	return s.stream(c, feedSpec{filter: func(e *inbox.Event) bool { return e.ConversationID == id && e.Visible(u) },
+		enc: agentFrames, retry: 2 * time.Second})
+}
+
+// agentFrames is what the agents' feeds send: every event as feedEvent.
+var agentFrames = &feedEncoding{key: "agent", encode: func(e *inbox.Event) []byte {
+	b, _ := json.Marshal(feedEvent{ID: e.ID, Kind: e.Kind, ConversationID: e.ConversationID, Payload: e.Payload})
+	return sseFrame(e.ID, string(e.Kind), b)
+}}
+
+// feedSpec is what a live feed sends.
+type feedSpec struct {
+	filter func(*inbox.Event) bool
+	enc    *feedEncoding
+	// retry is the client's reconnect delay.
+	retry time.Duration
+	// hello is a frame sent before the replay (the widget's ready event).
+	hello []byte
 }
 
 // stream writes the live feed: first what the client missed since
 // Last-Event-ID (from the events table), then live events, skipping any
 // the replay already sent. A client dropped for lagging reconnects with
-// its last id and loses nothing.
-func (s *Server) stream(c echo.Context, filter func(*inbox.Event) bool) error {
+// its last id and loses nothing. The feed subscribes before the replay so
+// that nothing committed meanwhile is lost; once the replay is out, the
+// connection leaves net/http and the handler returns (feed.go).
+func (s *Server) stream(c echo.Context, spec feedSpec) error {
 	last, resuming, err := resumeID(c)
 	if err != nil {
 		return err
 	}
-	sub := s.o.Hub.Subscribe(filter)
-	defer sub.Close()
-	w := openStream(c, 2*time.Second)
-	write := func(e inbox.Event) error {
-		b, _ := json.Marshal(feedEvent{ID: e.ID, Kind: e.Kind, ConversationID: e.ConversationID, Payload: e.Payload})
-		return writeEvent(w, e.ID, string(e.Kind), b)
+	f := s.feeds.open(spec.filter, spec.enc)
+	if f == nil {
+		return inbox.Errorf(inbox.EUnavailable, "shutting down")
+	}
+	closeDelimited(c)
+	w := openStream(c, spec.retry)
+	if spec.hello != nil {
+		w.Write(spec.hello)
 	}
 	ctx := c.Request().Context()
 	if resuming {
-		if last, err = journal.Replay(ctx, s.o.Reader, last, filter, write); err != nil {
+		last, err = journal.Replay(ctx, s.o.Reader, last, spec.filter, func(e inbox.Event) error {
+			if b := spec.enc.encode(&e); b != nil {
+				_, err := w.Write(b)
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			f.close()
 			return nil // the client reconnects and resumes
 		}
 	}
-	follow(ctx, w, s.o.Heartbeat, sub.C, func(e *inbox.Event) error {
-		// Ephemeral events (typing) are never stored: they have no id,
-		// are not replayed, and do not move the resume point.
-		if e.ID != 0 && e.ID <= last {
-			return nil
+	w.Flush()
+	if f.isClosed() {
+		return nil // it lagged during the replay: the client resumes
+	}
+	if conn := hijack(c); conn != nil {
+		f.start(&connWriter{conn: conn}, last, nil)
+		return nil
+	}
+	// No hijacking (HTTP/2, a recorder): this goroutine holds the
+	// response until the feed or the client ends.
+	done := make(chan struct{})
+	if f.start(&responseWriter{w: w, rc: http.NewResponseController(w)}, last, done) {
+		select {
+		case <-ctx.Done():
+		case <-done:
 		}
-		if e.ID > 0 {
-			last = e.ID
-		}
-		return write(*e)
-	})
+		f.close()
+	}
+	f.writer.Wait() // no write after the handler returns
 	return nil
 }
 
@@ -93,6 +130,7 @@ func resumeID(c echo.Context) (id int64, resuming bool, err error) {
 }
 
 // openStream starts an event stream with the client's reconnect delay.
+// Its headers are written at once (and flushed with the first frame).
 func openStream(c echo.Context, retry time.Duration) *echo.Response {
 	w := c.Response()
 	h := w.Header()
@@ -105,20 +143,32 @@ func openStream(c echo.Context, retry time.Duration) *echo.Response {
 	return w
 }
 
-// writeEvent writes one event; an id of 0 (an ephemeral event) writes no
-// id line, so the client's resume point does not move.
+// writeEvent writes one event and flushes it.
 func writeEvent(w *echo.Response, id int64, name string, data []byte) error {
-	var err error
-	if id > 0 {
-		_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, name, data)
-	} else {
-		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
-	}
+	_, err := w.Write(sseFrame(id, name, data))
 	w.Flush()
 	return err
 }
 
-// follow relays what arrives on ch through send, with a heartbeat comment
+// sseFrame is one SSE message; an id of 0 (an ephemeral event) writes no
+// id line, so the client's resume point does not move.
+func sseFrame(id int64, name string, data []byte) []byte {
+	b := make([]byte, 0, len(name)+len(data)+40)
+	if id > 0 {
+		b = append(b, "id: "...)
+		b = strconv.AppendInt(b, id, 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "event: "...)
+	b = append(b, name...)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
+// follow is the goroutine-per-connection model the notifications feed
+// keeps (few agents, a channel per subscriber in inbox/queues): it relays
+// what arrives on ch through send, with a heartbeat comment
 // to keep proxies from closing an idle stream, until the client goes, ch
 // closes (a subscriber dropped for lagging: it reconnects and replays) or
 // a write fails.

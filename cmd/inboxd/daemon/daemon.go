@@ -241,6 +241,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	// Each poller's leader lock and the event listener hold a connection;
 	// the feature jobs may hold one each too.
 	st.Reserve(len(runners) + len(w.jobs) + 1)
+	w.addJob(srv.RunFeeds) // live feeds' heartbeats (no database); closes them at shutdown
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	// Group commit: concurrent webhooks share transactions. SQLite has one
 	// writer; PostgreSQL commits several groups in parallel.
@@ -303,7 +304,9 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 func (d *Daemon) shutdown() {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d.srv.Shutdown(sctx) // SSE handlers end when runCtx is cancelled below
+	// Live feeds left net/http once streaming (Shutdown does not wait for
+	// them): they close when runCtx is cancelled below (api RunFeeds).
+	d.srv.Shutdown(sctx)
 	d.cancel()
 	waited := make(chan struct{})
 	go func() { d.bg.Wait(); close(waited) }()

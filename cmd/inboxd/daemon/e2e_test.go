@@ -604,6 +604,40 @@ func TestEndToEndLiveFeedReplay(t *testing.T) {
 	})
 }
 
+// TestEndToEndLiveFeedEndsOnShutdown: stopping the daemon closes open
+// feeds at once (they left net/http: neither Shutdown nor the end of the
+// requests' context reaches them).
+func TestEndToEndLiveFeedEndsOnShutdown(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var bodies []io.ReadCloser
+		for _, path := range []string{"/api/v1/journal/events", "/api/v1/me/events"} {
+			req, _ := http.NewRequestWithContext(ctx, "GET", e.base+path, nil)
+			req.Header.Set("Authorization", "Bearer "+e.owner)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %v", path, resp.StatusCode, err)
+			}
+			bodies = append(bodies, resp.Body)
+		}
+		start := time.Now()
+		e.d.Stop()
+		for _, b := range bodies {
+			if _, err := io.Copy(io.Discard, b); ctx.Err() != nil {
+				t.Fatalf("feed still open after the daemon stopped (%v)", err)
+			}
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("stopping took %s with feeds open", d)
+		}
+	})
+}
+
 func TestEndToEndCookieSessionAndCSRF(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		body := strings.NewReader(`{"email":"anna@example.com","password":"password-Anna"}`)
