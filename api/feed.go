@@ -69,6 +69,7 @@ type feedSet struct {
 	heartbeat    time.Duration
 	writeTimeout time.Duration // feedWriteTimeout (tests change these)
 	coalesce     time.Duration // feedCoalesce
+	sweep        time.Duration // feedSweep
 	buffer       int           // frames a feed may lag: journal.SubscriberBuffer
 
 	mu     sync.RWMutex
@@ -77,8 +78,8 @@ type feedSet struct {
 }
 
 func newFeedSet(heartbeat time.Duration) *feedSet {
-	return &feedSet{heartbeat: heartbeat, writeTimeout: feedWriteTimeout, coalesce: feedCoalesce, buffer: journal.SubscriberBuffer,
-		feeds: map[*feed]struct{}{}}
+	return &feedSet{heartbeat: heartbeat, writeTimeout: feedWriteTimeout, coalesce: feedCoalesce,
+		sweep: feedSweep, buffer: journal.SubscriberBuffer, feeds: map[*feed]struct{}{}}
 }
 
 // open registers a feed; from now on it queues the events filter accepts,
@@ -130,8 +131,8 @@ func (fs *feedSet) Deliver(events []inbox.Event) {
 // every feed and refuses new ones.
 func (fs *feedSet) run(ctx context.Context) {
 	defer fs.close()
-	// Sweep every heartbeat/n, at most feedSweep apart; ping every n-th.
-	n := int((fs.heartbeat + feedSweep - 1) / feedSweep)
+	// Sweep every heartbeat/n, at most fs.sweep apart; ping every n-th.
+	n := int((fs.heartbeat + fs.sweep - 1) / fs.sweep)
 	t := time.NewTicker(fs.heartbeat / time.Duration(n))
 	defer t.Stop()
 	var feeds []*feed

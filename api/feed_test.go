@@ -328,27 +328,20 @@ func TestFeedClosesLaggards(t *testing.T) {
 	})
 }
 
-// TestFeedHeartbeatAndGoneClients: every heartbeat an idle feed gets a
-// comment; a client that closed its side is dropped at the next sweep,
-// without a write.
-func TestFeedHeartbeatAndGoneClients(t *testing.T) {
+// TestFeedHeartbeat: every heartbeat an idle feed gets a comment.
+func TestFeedHeartbeat(t *testing.T) {
 	fs := newFeedSet(40 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go fs.run(ctx)
 	srv, cli := tcpPair(t)
 	fs.open(nil, agentFrames).start(&connWriter{conn: srv}, 0, nil)
-	goneSrv, goneCli := tcpPair(t)
-	fs.open(nil, agentFrames).start(&connWriter{conn: goneSrv}, 0, nil)
-	goneCli.Close()
 	r := newSSEReader(t, cli)
 	for range 2 {
 		if got := r.frame(); got != ": ping\n\n" {
 			t.Fatalf("heartbeat: %q", got)
 		}
 	}
-	waitFor(t, "the gone client's feed closed", func() bool { return fs.Subscribers() == 1 })
-	// The live one still streams.
 	fs.Deliver([]inbox.Event{ev(1, 1)})
 	for {
 		if got := r.frame(); got != ": ping\n\n" {
@@ -357,6 +350,31 @@ func TestFeedHeartbeatAndGoneClients(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// TestFeedDropsGoneClients: a client that closed its side (after sending
+// something or not) is dropped at the next sweep, without a write.
+func TestFeedDropsGoneClients(t *testing.T) {
+	fs := newFeedSet(time.Hour)
+	fs.sweep = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go fs.run(ctx)
+	srv, cli := tcpPair(t)
+	fs.open(nil, agentFrames).start(&connWriter{conn: srv}, 0, nil)
+	goneSrv, goneCli := tcpPair(t)
+	fs.open(nil, agentFrames).start(&connWriter{conn: goneSrv}, 0, nil)
+	chattySrv, chattyCli := tcpPair(t)
+	fs.open(nil, agentFrames).start(&connWriter{conn: chattySrv}, 0, nil)
+	goneCli.Close()
+	chattyCli.Write([]byte("GET / HTTP/1.1\r\n\r\n")) // then goes
+	chattyCli.Close()
+	waitFor(t, "the gone clients' feeds closed", func() bool { return fs.Subscribers() == 1 })
+	time.Sleep(100 * time.Millisecond) // sweeps leave the live one open
+	fs.Deliver([]inbox.Event{ev(1, 1)})
+	if got := newSSEReader(t, cli).frame(); got != agentFrame(1, 1) {
+		t.Fatalf("event: %q", got)
 	}
 }
 

@@ -8,8 +8,10 @@ import (
 )
 
 // peerClosed reports whether the client has closed its side of conn (or
-// the socket failed), by peeking without blocking: nobody reads a feed's
+// the socket failed), reading without blocking: nobody else reads a feed's
 // socket, so an orderly close would otherwise wait for a write to fail.
+// Whatever the client sent (nothing is expected after its request) is
+// discarded, so that a close behind it is seen too.
 func peerClosed(conn net.Conn) bool {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -21,10 +23,18 @@ func peerClosed(conn net.Conn) bool {
 	}
 	closed := false
 	err = rc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = err == nil && n == 0 || err != nil && err != syscall.EAGAIN && err != syscall.EINTR
-		return true // never wait for data
+		var b [512]byte
+		for range 8 {
+			n, err := syscall.Read(int(fd), b[:])
+			switch {
+			case err == syscall.EAGAIN || err == syscall.EINTR:
+				return true
+			case err != nil || n == 0:
+				closed = true
+				return true
+			}
+		}
+		return true // a chatty client: look again next sweep
 	})
 	return closed || err != nil
 }
