@@ -20,7 +20,10 @@ type DispatcherOptions struct {
 	// BaseDelay and MaxDelay bound the exponential backoff (defaults 2s, 10m).
 	BaseDelay, MaxDelay time.Duration
 	// Lease is how long a claimed row stays invisible to other dispatchers
-	// (default 2m): a dispatcher that dies mid-send is taken over after it.
+	// (default 15s). The dispatcher renews it while the send lasts, so a
+	// reply whose dispatcher died mid-send (SIGKILL, a lost replica) is
+	// taken over within a lease, and a slow provider is never sent to
+	// twice at once.
 	Lease time.Duration
 	// Poll is the longest sleep between scans (default 1s).
 	Poll time.Duration
@@ -54,7 +57,7 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 		o.MaxDelay = 10 * time.Minute
 	}
 	if o.Lease <= 0 {
-		o.Lease = 2 * time.Minute
+		o.Lease = 15 * time.Second
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
@@ -109,6 +112,13 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
+	held := newLeases(items)
+	stop := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		d.renew(ctx, held, stop)
+	}()
 	sem := make(chan struct{}, d.o.Workers)
 	var wg sync.WaitGroup
 	for _, it := range items {
@@ -116,15 +126,70 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func(it OutboxItem) {
 			defer func() { <-sem; wg.Done() }()
-			d.deliver(ctx, it)
+			d.deliver(ctx, it, held)
 		}(it)
 	}
 	wg.Wait()
+	close(stop)
+	<-renewed
 	return len(items), nil
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, it OutboxItem) {
+// leases are the claimed rows whose outcome is not recorded yet.
+type leases struct {
+	mu  sync.Mutex
+	ids map[int64]bool
+}
+
+func newLeases(items []OutboxItem) *leases {
+	l := &leases{ids: make(map[int64]bool, len(items))}
+	for _, it := range items {
+		l.ids[it.ID] = true
+	}
+	return l
+}
+
+func (l *leases) done(id int64) {
+	l.mu.Lock()
+	delete(l.ids, id)
+	l.mu.Unlock()
+}
+
+func (l *leases) held() []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]int64, 0, len(l.ids))
+	for id := range l.ids {
+		out = append(out, id)
+	}
+	return out
+}
+
+// renew extends the leases still held every third of a lease until stop.
+func (d *Dispatcher) renew(ctx context.Context, l *leases, stop <-chan struct{}) {
+	t := time.NewTicker(d.o.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if ids := l.held(); len(ids) > 0 {
+				if err := d.o.Store.ExtendOutboxLease(ctx, ids, d.o.Clock.Now().Add(d.o.Lease)); err != nil && ctx.Err() == nil {
+					d.o.Logger.Warn("outbox: lease renewal failed", "rows", len(ids), "err", err)
+				}
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, it OutboxItem, held *leases) {
 	log := d.o.Logger.With("outbox_id", it.ID, "message_id", it.MessageID, "channel", it.ChannelID, "attempt", it.Attempts)
+	// The renewal leaves a finished row alone (unlocked or gone), so the
+	// order of the two does not matter.
+	defer held.done(it.ID)
 	sender, ok := d.o.Senders[it.ChannelID]
 	if !ok {
 		d.finish(ctx, log, it, SendResult{}, Permanent(Errorf(EUnavailable, "channel %q cannot send replies", it.ChannelID)))

@@ -20,6 +20,9 @@ type Store interface {
 
 	// Outbox, outside user transactions.
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
+	// ExtendOutboxLease keeps claimed rows invisible to other dispatchers
+	// until until; rows already finished (unlocked or gone) are left alone.
+	ExtendOutboxLease(ctx context.Context, ids []int64, until time.Time) error
 	// LoadOutbound fills what a sender needs for a claimed row.
 	LoadOutbound(ctx context.Context, item OutboxItem) (Outbound, error)
 	NextOutboxDue(ctx context.Context) (time.Time, bool, error)

@@ -49,6 +49,17 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	return items, err
 }
 
+// ExtendOutboxLease implements inbox.Store.
+func (s *Store) ExtendOutboxLease(ctx context.Context, ids []int64, until time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.InTx(ctx, func(itx inbox.Tx) error {
+		return itx.(*tx).g.Exec(`UPDATE outbox SET locked_until = ? WHERE id IN ? AND locked_until IS NOT NULL`,
+			until, ids).Error
+	})
+}
+
 // NextOutboxDue implements inbox.Store.
 func (s *Store) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	var ts []time.Time
