@@ -361,12 +361,27 @@ func (m *Manager) NotifyTick(ctx context.Context) error {
 const maxWaiting = 1000
 
 func (m *Manager) slowChats(ctx context.Context, now time.Time) error {
-	waiting, err := m.o.Store.WaitingChats(ctx, maxWaiting)
-	if err != nil {
-		return err
+	// Only invisible agents who asked hear of slow chats: when no queue
+	// has one, there is nothing to look for (the scan of waiting chats
+	// grows with the unassigned conversations).
+	b := &run{}
+	anyone := false
+	for _, q := range m.queues {
+		ev := notify.Event{Kind: notify.SlowChat, Queue: q.ID, WaitingSince: time.Time{}.Add(time.Nanosecond)}
+		plan, err := m.recipients(ctx, b, ev, q, now)
+		if err != nil {
+			return err
+		}
+		anyone = anyone || !plan.Empty()
+	}
+	var waiting []WaitingChat
+	if anyone {
+		var err error
+		if waiting, err = m.o.Store.WaitingChats(ctx, maxWaiting); err != nil {
+			return err
+		}
 	}
 	still := map[int64]bool{}
-	b := &run{}
 	for _, w := range waiting {
 		still[w.ConversationID] = true
 		q, ok := m.queues[w.Queue]
