@@ -12,19 +12,31 @@ import (
 
 // ListConversations implements journal.Reader: one keyset query over the
 // journal index, then one query for the page's participants.
+//
+// One user's conversations (the agent filter, an agent's own list) are
+// read from the participants' (user_id, last_activity_at,
+// conversation_id) index instead, whose last_activity_at triggers keep
+// equal to the conversation's (migration 0005): a page then costs its 50
+// rows for any agent. Filtering the journal index by participant instead
+// walked 13 rows per match for an agent in 7.5 % of the conversations and
+// 1,000 for one in 0.1 %.
 func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journal.Item, error) {
 	var (
-		where []string
-		args  = []any{q.Viewer.ID}
+		where []string // conditions over c
+		args  []any
+		user  int64 // the participant the rows are read by (0: the journal index)
 	)
-	switch q.Scope {
-	case journal.ScopeMine:
-		// IN drives the query from the participants(user_id) index; an
-		// EXISTS per row made SQLite walk the whole journal index for an
-		// agent with few conversations.
+	switch {
+	case q.AgentID != 0:
+		user = q.AgentID
+	case q.Scope == journal.ScopeMine:
+		user = q.Viewer.ID
+	}
+	if q.Scope == journal.ScopeMine && user != q.Viewer.ID {
 		where = append(where, `c.id IN (SELECT p.conversation_id FROM participants p WHERE p.user_id = ?)`)
 		args = append(args, q.Viewer.ID)
-	case journal.ScopeQueue:
+	}
+	if q.Scope == journal.ScopeQueue {
 		where = append(where, `c.status = 'unassigned'`)
 		if len(q.Viewer.Queues) > 0 {
 			where = append(where, `c.queue IN ?`)
@@ -39,12 +51,15 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 		where = append(where, `c.channel_id = ?`)
 		args = append(args, q.ChannelID)
 	}
-	if q.AgentID != 0 {
-		where = append(where, `c.id IN (SELECT pa.conversation_id FROM participants pa WHERE pa.user_id = ?)`)
-		args = append(args, q.AgentID)
-	}
 	if q.Text != "" {
-		cond, cargs, ok, err := s.searchCond(ctx, q, where, args[1:])
+		// The search's own walk reads conversations only: it gets the
+		// participant as a condition over c.
+		swhere, sargs := where, args
+		if user != 0 {
+			swhere = append([]string{`c.id IN (SELECT pa.conversation_id FROM participants pa WHERE pa.user_id = ?)`}, where...)
+			sargs = append([]any{user}, args...)
+		}
+		cond, cargs, ok, err := s.searchCond(ctx, q, swhere, sargs)
 		if err != nil {
 			return nil, err
 		}
@@ -54,20 +69,27 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 		where = append(where, cond)
 		args = append(args, cargs...)
 	}
+	// The order and the cursor are the driving index's columns: both
+	// stores range-scan it for a row-value comparison, so deep pages cost
+	// what the first does (the OR form made them scan what they skip).
+	from, at, id := `conversations c`, `c.last_activity_at`, `c.id`
+	if user != 0 {
+		from, at, id = `participants pa JOIN conversations c ON c.id = pa.conversation_id`, `pa.last_activity_at`, `pa.conversation_id`
+		where = append([]string{`pa.user_id = ?`}, where...)
+		args = append([]any{user}, args...)
+	}
 	if q.After != nil {
-		// A row-value comparison: both stores turn it into a range scan of
-		// the (last_activity_at, id) index, so deep pages cost what the
-		// first does (the OR form made them scan what they skip).
-		where = append(where, `(c.last_activity_at, c.id) < (?, ?)`)
+		where = append(where, `(`+at+`, `+id+`) < (?, ?)`)
 		args = append(args, q.After.At, q.After.ID)
 	}
 	sqlq := `SELECT c.id, c.number, c.title, c.status, c.queue, c.channel_id, c.last_message_at, c.last_activity_at,
 		c.preview, c.last_inbound_id, COALESCE(r.last_read_id, 0) AS last_read_id
-		FROM conversations c LEFT JOIN reads r ON r.conversation_id = c.id AND r.user_id = ?`
+		FROM ` + from + ` LEFT JOIN reads r ON r.conversation_id = c.id AND r.user_id = ?`
+	args = append([]any{q.Viewer.ID}, args...)
 	if len(where) > 0 {
 		sqlq += " WHERE " + strings.Join(where, " AND ")
 	}
-	sqlq += ` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?`
+	sqlq += ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ?`
 	args = append(args, q.Limit)
 
 	var rs []struct {
@@ -145,13 +167,17 @@ func (s *Store) Messages(ctx context.Context, convID, afterID int64, limit int) 
 	if len(ids) == 0 {
 		return out, nil
 	}
-	as, err := attachmentsOf(g, ids)
-	if err != nil {
-		return nil, err
+	var as []struct {
+		ID, MessageID, Size int64
+		Name, MimeType      string
+	}
+	if err := g.Raw(`SELECT id, message_id, size, name, mime_type FROM attachments WHERE message_id IN ? ORDER BY id`,
+		ids).Scan(&as).Error; err != nil {
+		return nil, classify(err)
 	}
 	for _, a := range as {
-		i := byID[a.messageID]
-		out[i].Attachments = append(out[i].Attachments, a.Attachment)
+		i := byID[a.MessageID]
+		out[i].Attachments = append(out[i].Attachments, inbox.Attachment{ID: a.ID, Name: a.Name, MIMEType: a.MimeType, Size: a.Size})
 	}
 	return out, nil
 }

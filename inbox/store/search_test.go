@@ -254,6 +254,7 @@ func TestSearchMigrationBackfill(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t, d)
+			undoParticipantActivity(t, st, d) // 0005 comes after
 			undo := []string{`DROP INDEX messages_search`, `DROP INDEX conversations_search`}
 			if d == store.SQLite {
 				undo = []string{`DROP TABLE messages_fts`, `DROP TABLE conversations_fts`}
