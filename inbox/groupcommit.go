@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"time"
 )
 
 // Group commit: concurrent Ingest calls are queued to a few committers,
@@ -24,9 +25,11 @@ type ingestReq struct {
 }
 
 // StartGroupCommit starts n committers taking up to maxGroup queued
-// ingests each; they stop when ctx is done. Without it, Ingest commits
-// each message on its own. SQLite has one writer: n = 1 there.
-func (s *Service) StartGroupCommit(ctx context.Context, n, maxGroup int) {
+// ingests each; they stop when ctx is done. A committer whose group is
+// not full waits up to linger for more (0: it commits what it found).
+// Without it, Ingest commits each message on its own. SQLite has one
+// writer: n = 1 there.
+func (s *Service) StartGroupCommit(ctx context.Context, n, maxGroup int, linger time.Duration) {
 	if n <= 0 {
 		n = 1
 	}
@@ -34,6 +37,7 @@ func (s *Service) StartGroupCommit(ctx context.Context, n, maxGroup int) {
 		maxGroup = 64
 	}
 	s.queue = make(chan *ingestReq, n*maxGroup*4)
+	s.linger = linger
 	for range n {
 		go s.committer(ctx, maxGroup)
 	}
@@ -57,6 +61,21 @@ func (s *Service) committer(ctx context.Context, maxGroup int) {
 			default:
 				break more
 			}
+		}
+		if s.linger > 0 && len(group) < maxGroup {
+			// A small group costs nearly what a full one does: give the
+			// senders answered by the last commit a moment to come back.
+			t := time.NewTimer(s.linger)
+		wait:
+			for len(group) < maxGroup {
+				select {
+				case r := <-s.queue:
+					group = append(group, r)
+				case <-t.C:
+					break wait
+				}
+			}
+			t.Stop()
 		}
 		s.commitGroup(group)
 	}

@@ -50,7 +50,8 @@ type Service struct {
 	log      *slog.Logger
 	wake     func()
 	// queue feeds the group committers (nil: no group commit).
-	queue chan *ingestReq
+	queue  chan *ingestReq
+	linger time.Duration
 }
 
 // NewService returns a service. Channels must be unique by ID.

@@ -36,7 +36,7 @@ func BenchmarkIngest(b *testing.B) {
 					if d == store.Postgres {
 						n = 4
 					}
-					svc.StartGroupCommit(ctx, n, 64)
+					svc.StartGroupCommit(ctx, n, 64, 2*time.Millisecond)
 				}
 				b.SetParallelism(16) // webhooks arrive concurrently
 				var n atomic.Int64

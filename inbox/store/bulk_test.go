@@ -228,7 +228,7 @@ func TestGroupCommitFallsBack(t *testing.T) {
 			defer cancel()
 			// One committer and a group that can hold everything: the
 			// messages queue up while the first group commits.
-			svc.StartGroupCommit(ctx, 1, 64)
+			svc.StartGroupCommit(ctx, 1, 64, 5*time.Millisecond)
 			const n = 40
 			errs := make([]error, n)
 			var wg sync.WaitGroup
@@ -272,3 +272,34 @@ func TestGroupCommitFallsBack(t *testing.T) {
 type publishFunc func([]inbox.Event)
 
 func (f publishFunc) Publish(evs []inbox.Event) { f(evs) }
+
+// TestGroupCommitLingers: a committer that found a small group waits for
+// the messages that arrive within its linger, and commits them together.
+func TestGroupCommitLingers(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	var mu sync.Mutex
+	var publishes []int
+	svc := inbox.NewService(inbox.Options{Store: st, Channels: channels,
+		Publisher: publishFunc(func(evs []inbox.Event) { mu.Lock(); publishes = append(publishes, len(evs)); mu.Unlock() })})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	svc.StartGroupCommit(ctx, 1, 4, 10*time.Second) // a full group ends the wait
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := svc.Ingest(ctx, inbox.Inbound{ChannelID: "crm", ExternalID: fmt.Sprintf("l%d", i),
+				Contact: inbox.ContactInfo{ExternalID: fmt.Sprintf("c%d", i)}, Text: "hi"}); err != nil {
+				t.Error(err)
+			}
+		}()
+		time.Sleep(20 * time.Millisecond) // each arrives after the one before was taken
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(publishes) != 1 || publishes[0] != 8 {
+		t.Fatalf("published %v, want one group of 4 messages (8 events)", publishes)
+	}
+}

@@ -543,7 +543,7 @@ func TestGroupCommit(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, f *fixture) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		f.svc.StartGroupCommit(ctx, 2, 16)
+		f.svc.StartGroupCommit(ctx, 2, 16, 0)
 		var wg sync.WaitGroup
 		results := make([]inbox.IngestResult, 60)
 		errs := make([]error, 60)
