@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,8 +90,10 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 	if len(where) > 0 {
 		sqlq += " WHERE " + strings.Join(where, " AND ")
 	}
-	sqlq += ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ?`
-	args = append(args, q.Limit)
+	// The limit is a literal (an int): with a parameter, a generic plan
+	// of the cached prepared statement guesses a tenth of the table and
+	// may start parallel workers for 51 rows (10 ms instead of 0.4).
+	sqlq += ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ` + strconv.Itoa(q.Limit)
 
 	var rs []struct {
 		ID             int64
