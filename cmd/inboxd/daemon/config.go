@@ -33,6 +33,7 @@ type Config struct {
 	Log            LogCfg        `yaml:"log"`
 	Limits         LimitsCfg     `yaml:"limits"`
 	Outbox         OutboxCfg     `yaml:"outbox"`
+	Events         EventsCfg     `yaml:"events"`
 }
 
 // DatabaseCfg selects the store.
@@ -210,6 +211,13 @@ type OutboxCfg struct {
 	MaxDelay    time.Duration `yaml:"max_delay"`
 }
 
+// EventsCfg bounds the events table, the live feeds' replay source.
+type EventsCfg struct {
+	// Retention is how long events are kept (default 7 days): a feed
+	// that resumes after longer misses what was deleted.
+	Retention time.Duration `yaml:"retention"`
+}
+
 // Default returns the configuration used without a file: embedded SQLite
 // in ./data, one queue and one widget channel.
 func Default() *Config {
@@ -233,6 +241,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Presence.IdleAfter == 0 {
 		c.Presence.IdleAfter = 15 * time.Minute
+	}
+	if c.Events.Retention == 0 {
+		c.Events.Retention = 7 * 24 * time.Hour
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -368,6 +379,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReopenWindow < 0 {
 		bad("reopen_window", "must not be negative")
+	}
+	if c.Events.Retention < time.Hour {
+		bad("events.retention", "must be at least 1h")
 	}
 	if c.BootstrapOwner.Email != "" && !strings.Contains(c.BootstrapOwner.Email, "@") {
 		bad("bootstrap_owner.email", "must be an email address")

@@ -17,7 +17,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || c.ReopenWindow != 168*time.Hour ||
+	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || c.ReopenWindow != 168*time.Hour || c.Events.Retention != 168*time.Hour ||
 		len(c.Queues) != 1 || len(c.Channels) != 1 || c.Channels[0].Kind != "widget" {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -73,6 +73,7 @@ func TestValidationNamesKeys(t *testing.T) {
 		{"queues: [{id: s}]\nbootstrap_owner: {password: short}", "bootstrap_owner.password:"},
 		{"queues: [{id: s}]\nlog: {level: loud}", "log.level:"},
 		{"queues: [{id: s}]\nreopen_window: soon", "reopen_window"},
+		{"queues: [{id: s}]\nevents: {retention: 10m}", "events.retention: must be at least 1h"},
 	}
 	for _, tt := range tests {
 		c, err := Parse([]byte(tt.yaml), env(nil))
