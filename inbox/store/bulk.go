@@ -49,8 +49,8 @@ func (t *tx) UpsertContacts(ctx context.Context, cs []inbox.ContactUpsert, now t
 		args = append(args, c.ChannelID, ci.ExternalID, ci.Name, ci.Username, ci.Email, ci.Phone, encodeMap(ci.Meta), now, now)
 	}
 	// Rows come in the caller's (sorted) order, so concurrent groups lock
-	// shared contacts in one order. DO UPDATE locks each row, as in
-	// UpsertContact.
+	// shared contacts in one order. DO UPDATE (never DO NOTHING) locks
+	// each row until commit.
 	var rs []contactRow
 	err := t.g.Raw(`INSERT INTO contacts (channel_id, external_id, name, username, email, phone, meta, created_at, updated_at)
 		VALUES `+rowsSQL(len(cs), 9, nil)+`

@@ -38,23 +38,11 @@ func (s *Store) position(needle, haystack string) string {
 }
 
 func (t *tx) UpsertContact(ctx context.Context, channelID string, ci inbox.ContactInfo, now time.Time) (*inbox.Contact, error) {
-	var r contactRow
-	// DO UPDATE (never DO NOTHING) so that the row is locked until commit.
-	err := t.g.Raw(`INSERT INTO contacts (channel_id, external_id, name, username, email, phone, meta, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (channel_id, external_id) DO UPDATE SET
-		  name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE contacts.name END,
-		  username = CASE WHEN excluded.username <> '' THEN excluded.username ELSE contacts.username END,
-		  email = CASE WHEN excluded.email <> '' THEN excluded.email ELSE contacts.email END,
-		  phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE contacts.phone END,
-		  meta = CASE WHEN excluded.meta <> '' THEN excluded.meta ELSE contacts.meta END,
-		  updated_at = excluded.updated_at
-		RETURNING `+contactCols,
-		channelID, ci.ExternalID, ci.Name, ci.Username, ci.Email, ci.Phone, encodeMap(ci.Meta), now, now).Scan(&r).Error
+	cs, err := t.UpsertContacts(ctx, []inbox.ContactUpsert{{ChannelID: channelID, Info: ci}}, now)
 	if err != nil {
 		return nil, err
 	}
-	return r.domain(), nil
+	return cs[0], nil
 }
 
 func (t *tx) Contact(ctx context.Context, id int64) (*inbox.Contact, error) {
