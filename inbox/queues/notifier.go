@@ -27,11 +27,6 @@ const (
 // ones are dropped with a warning rather than holding up the live feed.
 const mailQueue = 1000
 
-// HandleEvent reacts to one committed event; see HandleEvents.
-func (m *Manager) HandleEvent(ctx context.Context, e inbox.Event) error {
-	return m.HandleEvents(ctx, []inbox.Event{e})
-}
-
 // HandleEvents reacts to a run of committed events of the journal hub, in
 // order: customer messages notify agents (new chat, my conversation,
 // missed while offline, registered contact) and get the automatic first
