@@ -12,6 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inboxd/inboxd/inbox"
 )
 
 func newRequestID() string {
@@ -90,6 +92,41 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if !strings.HasPrefix(r.URL.Path, "/hooks/") {
 			r.Body = http.MaxBytesReader(c.Response(), r.Body, s.o.MaxBody)
+		}
+		return next(c)
+	}
+}
+
+// refuseNUL answers 400 to a request whose path or query holds a NUL
+// character (raw or %00), before any handler: no store keeps one
+// (PostgreSQL refuses it with an error), and none is meaningful in a
+// path, a filter or a name. JSON bodies are checked by decodeJSON.
+func (s *Server) refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if strings.IndexByte(r.URL.Path, 0) >= 0 || strings.IndexByte(r.URL.RawPath, 0) >= 0 {
+			field := "path"
+			for i, name := range c.ParamNames() {
+				if vs := c.ParamValues(); i < len(vs) && strings.IndexByte(vs[i], 0) >= 0 {
+					field = name
+					break
+				}
+			}
+			return inbox.Invalid(field, "must not contain NUL characters")
+		}
+		if strings.IndexByte(r.URL.RawQuery, 0) >= 0 || strings.Contains(r.URL.RawQuery, "%00") {
+			for name, vs := range c.QueryParams() {
+				bad := strings.IndexByte(name, 0) >= 0
+				for _, v := range vs {
+					bad = bad || strings.IndexByte(v, 0) >= 0
+				}
+				if bad {
+					return inbox.Invalid(strings.ReplaceAll(name, "\x00", ""), "must not contain NUL characters")
+				}
+			}
+			if strings.IndexByte(r.URL.RawQuery, 0) >= 0 {
+				return inbox.Invalid("query", "must not contain NUL characters")
+			}
 		}
 		return next(c)
 	}

@@ -134,6 +134,7 @@ func New(o Options) *Server {
 	e.Use(s.recoverPanic)
 	e.Use(s.securityHeaders)
 	e.Use(s.limitBody)
+	e.Use(s.refuseNUL)  // NUL in a path or query: 400 before any handler
 	e.Use(s.widgetGate) // Origin and CORS on /widget/v1/<channel>/ paths
 	s.routes = s.routeTable()
 	for _, r := range s.routes {
