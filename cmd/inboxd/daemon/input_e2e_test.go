@@ -175,3 +175,48 @@ func errorLines(log string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestEndToEndContactFieldSizes: a webhook whose contact has a 900 KB
+// name is stored (never lost) with its name cut to 200 characters, and no
+// event repeats the long name; the widget's contact form, which a person
+// types, refuses a huge name with 400 naming the field.
+func TestEndToEndContactFieldSizes(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			e, _ := startInput(t, d)
+			huge := strings.Repeat("Ä", 450_000) // 900 KB
+			body := fmt.Sprintf(`{"message_id":"m1","contact":{"id":"c1","name":%q,"username":%q},"text":"hello"}`, huge, strings.Repeat("u", 300))
+			st, r, raw := e.post("crm", []byte(body), "")
+			if st != http.StatusAccepted {
+				t.Fatalf("webhook with a 900 KB name: %d %.300s", st, raw)
+			}
+			var conv struct {
+				Title   string
+				Contact struct{ Name, Username string }
+			}
+			if st := e.call("GET", fmt.Sprintf("/api/v1/conversations/%d", r.ConversationID), e.owner, nil, &conv); st != 200 {
+				t.Fatalf("conversation: %d", st)
+			}
+			if n := len([]rune(conv.Contact.Name)); n != inbox.MaxContactNameRunes || !strings.HasPrefix(huge, conv.Contact.Name) {
+				t.Fatalf("stored name: %d characters", n)
+			}
+			if n := len([]rune(conv.Contact.Username)); n != inbox.MaxContactNameRunes {
+				t.Fatalf("stored username: %d characters", n)
+			}
+			var longest int
+			if err := e.d.Store.DB().Raw(`SELECT COALESCE(MAX(LENGTH(payload)), 0) FROM events`).Scan(&longest).Error; err != nil {
+				t.Fatal(err)
+			}
+			if longest == 0 || longest > 4096 {
+				t.Fatalf("the largest event payload is %d characters", longest)
+			}
+			form := fmt.Sprintf(`{"name":%q,"email":"ann@example.com","message":"call me"}`, huge)
+			st, _, b := e.raw("POST", "/widget/v1/site/contact", "", form)
+			var env errorEnvelope
+			_ = json.Unmarshal(b, &env)
+			if st != 400 || env.Error.Field != "name" {
+				t.Fatalf("contact form with a huge name: %d %.300s", st, b)
+			}
+		})
+	}
+}
