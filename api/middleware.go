@@ -22,6 +22,38 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
+// maxRequestID bounds a client's own X-Request-Id.
+const maxRequestID = 200
+
+// requestIDs gives every request an id, answered in X-Request-Id and
+// logged with it. A client's own id (a proxy's, say) is kept when it is
+// at most 200 characters of letters, digits and . _ : -; any other is
+// replaced, so that nothing a client chose reaches the log unchecked.
+func (s *Server) requestIDs(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // accessLog writes one slog line per request and feeds the metrics.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -220,3 +220,39 @@ func TestEndToEndContactFieldSizes(t *testing.T) {
 		})
 	}
 }
+
+// TestEndToEndRequestIDChecked: a client's own X-Request-Id is answered
+// and logged only when it is at most 200 characters of letters, digits
+// and . _ : -; a hostile one (forged log fields, a huge one) is replaced
+// by a fresh id and appears nowhere in the log.
+func TestEndToEndRequestIDChecked(t *testing.T) {
+	e, logs := startInput(t, storetest.Dialects(t)[0])
+	good := "proxy-1.2:abc_DEF"
+	if _, h, _ := e.raw("GET", "/api/v1/me", e.owner, "", "X-Request-Id", good); h.Get("X-Request-Id") != good {
+		t.Fatalf("a good request id was replaced by %q", h.Get("X-Request-Id"))
+	}
+	hostile := []string{
+		`x" level=ERROR msg="forged`,
+		strings.Repeat("a", 201),
+		"id with spaces",
+		"<script>alert(1)</script>",
+		"ÄÖ",
+	}
+	for _, id := range hostile {
+		_, h, _ := e.raw("GET", "/api/v1/me", e.owner, "", "X-Request-Id", id)
+		got := h.Get("X-Request-Id")
+		if got == id || got == "" || len(got) > 200 {
+			t.Errorf("request id %.40q answered as %.40q", id, got)
+		}
+	}
+	waitFor(t, "the good id logged", func() bool { return strings.Contains(logs.String(), "request_id="+good) })
+	log := logs.String()
+	for _, id := range hostile {
+		if strings.Contains(log, id) {
+			t.Errorf("the hostile request id %.40q is in the log", id)
+		}
+	}
+	if strings.Contains(log, "forged") {
+		t.Errorf("a forged log field reached the log:\n%s", log)
+	}
+}
