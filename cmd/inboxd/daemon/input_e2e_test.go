@@ -256,3 +256,30 @@ func TestEndToEndRequestIDChecked(t *testing.T) {
 		t.Errorf("a forged log field reached the log:\n%s", log)
 	}
 }
+
+// TestEndToEndUsersAllQueues: the team list says which users serve every
+// queue (no queues of their own), so that an agent created without
+// --queues is not mistaken for an agent of none.
+func TestEndToEndUsersAllQueues(t *testing.T) {
+	e, _ := startInput(t, storetest.Dialects(t)[0])
+	e.addUser("zed@example.com", "Zed", inbox.RoleAgent, nil)
+	var users struct {
+		Items []struct {
+			Email     string
+			Queues    []string
+			AllQueues *bool `json:"all_queues"`
+		}
+	}
+	if st := e.call("GET", "/api/v1/users", e.owner, nil, &users); st != 200 {
+		t.Fatalf("users: %d", st)
+	}
+	want := map[string]bool{"owner@example.com": true, "anna@example.com": false, "zed@example.com": true}
+	for _, u := range users.Items {
+		if u.AllQueues == nil || *u.AllQueues != want[u.Email] {
+			t.Errorf("%s (queues %v): all_queues %v, want %v", u.Email, u.Queues, u.AllQueues, want[u.Email])
+		}
+	}
+	if len(users.Items) != len(want) {
+		t.Fatalf("users: %+v", users.Items)
+	}
+}
