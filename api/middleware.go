@@ -12,12 +12,46 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inboxd/inboxd/inbox"
 )
 
 func newRequestID() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// maxRequestID bounds a client's own X-Request-Id.
+const maxRequestID = 200
+
+// requestIDs gives every request an id, answered in X-Request-Id and
+// logged with it. A client's own id (a proxy's, say) is kept when it is
+// at most 200 characters of letters, digits and . _ : -; any other is
+// replaced, so that nothing a client chose reaches the log unchecked.
+func (s *Server) requestIDs(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // accessLog writes one slog line per request and feeds the metrics.
@@ -90,6 +124,41 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if !strings.HasPrefix(r.URL.Path, "/hooks/") {
 			r.Body = http.MaxBytesReader(c.Response(), r.Body, s.o.MaxBody)
+		}
+		return next(c)
+	}
+}
+
+// refuseNUL answers 400 to a request whose path or query holds a NUL
+// character (raw or %00), before any handler: no store keeps one
+// (PostgreSQL refuses it with an error), and none is meaningful in a
+// path, a filter or a name. JSON bodies are checked by decodeJSON.
+func (s *Server) refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if strings.IndexByte(r.URL.Path, 0) >= 0 || strings.IndexByte(r.URL.RawPath, 0) >= 0 {
+			field := "path"
+			for i, name := range c.ParamNames() {
+				if vs := c.ParamValues(); i < len(vs) && strings.IndexByte(vs[i], 0) >= 0 {
+					field = name
+					break
+				}
+			}
+			return inbox.Invalid(field, "must not contain NUL characters")
+		}
+		if strings.IndexByte(r.URL.RawQuery, 0) >= 0 || strings.Contains(r.URL.RawQuery, "%00") {
+			for name, vs := range c.QueryParams() {
+				bad := strings.IndexByte(name, 0) >= 0
+				for _, v := range vs {
+					bad = bad || strings.IndexByte(v, 0) >= 0
+				}
+				if bad {
+					return inbox.Invalid(strings.ReplaceAll(name, "\x00", ""), "must not contain NUL characters")
+				}
+			}
+			if strings.IndexByte(r.URL.RawQuery, 0) >= 0 {
+				return inbox.Invalid("query", "must not contain NUL characters")
+			}
 		}
 		return next(c)
 	}

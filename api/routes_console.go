@@ -275,11 +275,19 @@ func (s *Server) users(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]UserView, len(us))
+	out := make([]teamMember, len(us))
 	for i := range us {
-		out[i] = userView(&us[i])
+		out[i] = teamMember{UserView: userView(&us[i]), AllQueues: len(us[i].Queues) == 0}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+// teamMember is a user as the team list shows it. AllQueues says out
+// loud what an empty queue list means (inbox.ServesQueue): an agent
+// created without queues serves every queue.
+type teamMember struct {
+	UserView
+	AllQueues bool `json:"all_queues"`
 }
 
 func (s *Server) journalCounts(c echo.Context) error {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -129,11 +128,12 @@ func New(o Options) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.serverTiming) // Server-Timing: app;dur=<ms> (timing.go)
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
+	e.Use(s.requestIDs)
 	e.Use(s.accessLog)
 	e.Use(s.recoverPanic)
 	e.Use(s.securityHeaders)
 	e.Use(s.limitBody)
+	e.Use(s.refuseNUL)  // NUL in a path or query: 400 before any handler
 	e.Use(s.widgetGate) // Origin and CORS on /widget/v1/<channel>/ paths
 	s.routes = s.routeTable()
 	for _, r := range s.routes {

@@ -15,6 +15,18 @@ const (
 	MaxExternalIDBytes = 512
 )
 
+// Bounds of a contact's display fields, on every channel. A provider's
+// over-long value is cut to them (at a character boundary) rather than
+// refused: the message must not be lost, and the name is repeated in
+// every event of the contact's conversations. Forms a person fills in
+// (the widget's) refuse longer values with the field named.
+const (
+	MaxContactNameRunes  = 200 // name and username, in characters
+	MaxContactEmailBytes = 254 // RFC 5321's longest path
+	MaxContactPhoneBytes = 64
+	MaxContactMetaBytes  = 1024 // each value of the contact's meta
+)
+
 // InboundKind says what an Inbound does.
 type InboundKind string
 
@@ -66,8 +78,9 @@ type Inbound struct {
 	SentAt      time.Time
 }
 
-// Sanitize removes NUL characters from the text fields: no store keeps
-// them (PostgreSQL refuses them), and a message refused for ever would be
+// Sanitize removes NUL characters from the text fields and cuts the
+// contact's display fields to their bounds: no store keeps NUL
+// (PostgreSQL refuses it), and a message refused for ever would be
 // retried for ever by its provider.
 func (in *Inbound) Sanitize() {
 	for _, p := range []*string{&in.ExternalID, &in.Contact.ExternalID, &in.Contact.Name, &in.Contact.Username,
@@ -76,6 +89,41 @@ func (in *Inbound) Sanitize() {
 			*p = strings.ReplaceAll(*p, "\x00", "")
 		}
 	}
+	c := &in.Contact
+	c.Name = truncateRunes(c.Name, MaxContactNameRunes)
+	c.Username = truncateRunes(c.Username, MaxContactNameRunes)
+	c.Email = truncate(c.Email, MaxContactEmailBytes)
+	c.Phone = truncate(c.Phone, MaxContactPhoneBytes)
+	var meta map[string]string // a copy: the adapter's map is left alone
+	for k, v := range c.Meta {
+		if len(v) > MaxContactMetaBytes || strings.IndexByte(v, 0) >= 0 {
+			if meta == nil {
+				meta = make(map[string]string, len(c.Meta))
+				for k, v := range c.Meta {
+					meta[k] = v
+				}
+			}
+			meta[k] = truncate(strings.ReplaceAll(v, "\x00", ""), MaxContactMetaBytes)
+		}
+	}
+	if meta != nil {
+		c.Meta = meta
+	}
+}
+
+// truncateRunes cuts s to at most n characters. Invalid bytes count as
+// one character each and are kept, for Validate to refuse.
+func truncateRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 // Validate checks the fields every adapter must fill, and the limits.

@@ -234,6 +234,34 @@ func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor
 	return results, nil
 }
 
+// IngestWith stores one message like Ingest and, in the same transaction,
+// runs with with its result: what with writes commits with the message,
+// and when with fails nothing of the message is kept (no conversation
+// without the record that explains it). It does not join group commit:
+// its callers are rare (the offline contact form).
+func (s *Service) IngestWith(ctx context.Context, in Inbound, with func(ctx context.Context, tx Tx, res IngestResult) error) (IngestResult, error) {
+	in.Sanitize()
+	if err := in.Validate(); err != nil {
+		return IngestResult{}, err
+	}
+	if _, ok := s.channels[in.ChannelID]; !ok {
+		return IngestResult{}, Invalid("channel", "unknown channel %q", in.ChannelID)
+	}
+	var res IngestResult
+	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
+		r, err := s.ingestOne(ctx, tx, evs, &in, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		res = r
+		return with(ctx, tx, r)
+	})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	return res, nil
+}
+
 func saveCursor(ctx context.Context, tx Tx, c *Cursor) error {
 	if c == nil {
 		return nil

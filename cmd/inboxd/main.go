@@ -172,6 +172,11 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return err
 	}
 	fmt.Fprintf(stdout, "created %s %s (id %d)\n", u.Role, u.Email, u.ID)
+	if u.Role == inbox.RoleAgent && len(u.Queues) == 0 {
+		// An agent without queues is not an agent of none: it serves all.
+		fmt.Fprintln(stdout, "note: no --queues given: this agent serves EVERY queue (all their conversations);"+
+			" to limit it, create it with --queues q1,q2")
+	}
 	return nil
 }
 

@@ -105,8 +105,8 @@ func truncateRunes(s string, n int) string {
 // SubmitContact takes a widget channel's contact form: it creates an
 // unassigned conversation (through the service, like any customer
 // message, flagged as a registered contact), records the contact and the
-// activity "registered_contact" with the form's content, and the notifier
-// tells the agents once the message is committed.
+// activity "registered_contact" with the form's content, all in one
+// transaction, and the notifier tells the agents once it is committed.
 func (m *Manager) SubmitContact(ctx context.Context, channelID string, f ContactForm) (Contact, error) {
 	q, ch, err := m.widgetQueue(channelID)
 	if err != nil {
@@ -117,25 +117,32 @@ func (m *Manager) SubmitContact(ctx context.Context, channelID string, f Contact
 	}
 	answers, _ := json.Marshal(f.Answers)
 	id := "contact-" + randomHex(12)
-	res, err := m.o.Service.Ingest(ctx, inbox.Inbound{
+	var c Contact
+	in := inbox.Inbound{
 		ChannelID: ch.ID, ExternalID: id,
 		Contact: inbox.ContactInfo{ExternalID: "contact:" + strings.ToLower(f.Email), Name: f.Name, Email: f.Email},
 		// A thread key of its own: every form is a conversation of its own.
 		ThreadKey: id, Text: f.Message,
 		Meta: map[string]string{metaRegistered: "1", metaFormName: f.Name, metaFormEmail: f.Email, metaFormAnswer: string(answers)},
+	}
+	res, err := m.o.Service.IngestWith(ctx, in, func(ctx context.Context, tx inbox.Tx, res inbox.IngestResult) error {
+		ctr, ok := tx.(ContactTx)
+		if !ok {
+			return inbox.Errorf(inbox.EInternal, "the store cannot record registered contacts")
+		}
+		c = Contact{Queue: q.ID, ChannelID: ch.ID, ConversationID: res.ConversationID, Name: f.Name, Email: f.Email,
+			Message: f.Message, Answers: f.Answers, CreatedAt: m.o.Clock.Now()}
+		if err := ctr.InsertRegisteredContact(ctx, &c); err != nil {
+			return err
+		}
+		data := map[string]string{"name": f.Name, "email": f.Email, "message": f.Message, "channel": ch.ID}
+		for k, v := range f.Answers {
+			data["answers."+k] = v
+		}
+		return tx.InsertActivity(ctx, &inbox.Activity{Queue: q.ID, Kind: inbox.ActivityRegisteredContact,
+			ConversationID: res.ConversationID, Data: data, CreatedAt: c.CreatedAt})
 	})
 	if err != nil {
-		return Contact{}, err
-	}
-	c := Contact{Queue: q.ID, ChannelID: ch.ID, ConversationID: res.ConversationID, Name: f.Name, Email: f.Email,
-		Message: f.Message, Answers: f.Answers, CreatedAt: m.o.Clock.Now()}
-	data := map[string]string{"name": f.Name, "email": f.Email, "message": f.Message, "channel": ch.ID}
-	for k, v := range f.Answers {
-		data["answers."+k] = v
-	}
-	act := &inbox.Activity{Queue: q.ID, Kind: inbox.ActivityRegisteredContact, ConversationID: res.ConversationID,
-		Data: data, CreatedAt: c.CreatedAt}
-	if err := m.o.Store.SaveContact(ctx, &c, act); err != nil {
 		return Contact{}, err
 	}
 	m.log.Info("registered contact", "queue", q.ID, "channel", ch.ID, "conversation_id", res.ConversationID, "contact_id", c.ID)
@@ -210,10 +217,14 @@ func (m *Manager) WriteContactsCSV(ctx context.Context, viewer *inbox.User, queu
 	return cw.Error()
 }
 
+// formulaStarts are the characters that make a spreadsheet read a cell
+// as a formula, with their fullwidth forms (some spreadsheets fold them).
+const formulaStarts = "=+-@\t\r＝＋－＠"
+
 // cell keeps a customer's text from running as a formula when the export
 // is opened in a spreadsheet.
 func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if r, _ := utf8.DecodeRuneInString(s); s != "" && strings.ContainsRune(formulaStarts, r) {
 		return "'" + s
 	}
 	return s

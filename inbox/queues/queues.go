@@ -34,7 +34,8 @@ type Question struct {
 // Service is the write side this package drives: ingest for registered
 // contacts, and the automatic first answer.
 type Service interface {
-	Ingest(ctx context.Context, in inbox.Inbound) (inbox.IngestResult, error)
+	// IngestWith stores a message and runs with in its transaction.
+	IngestWith(ctx context.Context, in inbox.Inbound, with func(ctx context.Context, tx inbox.Tx, res inbox.IngestResult) error) (inbox.IngestResult, error)
 	AutoReply(ctx context.Context, r inbox.AutoReplyRequest) (*inbox.Message, error)
 }
 

@@ -30,7 +30,9 @@ type Store interface {
 	// SetNotificationSettings stores a user's settings as JSON.
 	SetNotificationSettings(ctx context.Context, userID int64, settings string) error
 
-	// SaveContact stores a registered contact with its activity.
+	// SaveContact stores a registered contact with its activity, in a
+	// transaction of its own. The contact form writes it in the
+	// transaction of its message instead (ContactTx).
 	SaveContact(ctx context.Context, c *Contact, act *inbox.Activity) error
 	// Contacts lists a queue's registered contacts, newest first, with an
 	// id below beforeID (0: from the newest).
@@ -56,6 +58,13 @@ type Store interface {
 	ConversationsByID(ctx context.Context, ids []int64) (map[int64]*inbox.Conversation, error)
 	ConversationView(ctx context.Context, id int64) (*inbox.Conversation, *inbox.Contact, error)
 	Messages(ctx context.Context, conversationID, afterID int64, limit int) ([]inbox.Message, error)
+}
+
+// ContactTx is what the contact form needs of a transaction beyond
+// inbox.Tx; the store's transactions implement it.
+type ContactTx interface {
+	// InsertRegisteredContact stores c, assigning its ID.
+	InsertRegisteredContact(ctx context.Context, c *Contact) error
 }
 
 // QueueState is what is recorded about a queue between checks.

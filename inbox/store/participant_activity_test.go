@@ -116,6 +116,7 @@ func TestParticipantActivityBackfill(t *testing.T) {
 // 0005 (for tests of the migrations before it, too).
 func undoParticipantActivity(t *testing.T, st *store.Store, d store.Dialect) {
 	t.Helper()
+	undoExpiryIndexes(t, st) // 0007 comes after
 	undo := []string{`DROP TRIGGER conversations_activity_update ON conversations`,
 		`DROP TRIGGER participants_activity_insert ON participants`,
 		`DROP FUNCTION conversations_activity_update()`, `DROP FUNCTION participants_activity_insert()`}

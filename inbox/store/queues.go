@@ -166,12 +166,9 @@ func (s *Store) SetNotificationSettings(ctx context.Context, userID int64, setti
 
 // SaveContact implements queues.Store.
 func (s *Store) SaveContact(ctx context.Context, c *queues.Contact, act *inbox.Activity) error {
-	answers, _ := json.Marshal(c.Answers)
 	return s.InTx(ctx, func(itx inbox.Tx) error {
 		t := itx.(*tx)
-		if err := t.g.Raw(`INSERT INTO registered_contacts (queue, channel_id, conversation_id, name, email, message, answers, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.Queue, c.ChannelID, c.ConversationID, c.Name, c.Email,
-			c.Message, string(answers), c.CreatedAt.UTC()).Scan(&c.ID).Error; err != nil {
+		if err := t.InsertRegisteredContact(ctx, c); err != nil {
 			return err
 		}
 		if act == nil {
@@ -179,6 +176,14 @@ func (s *Store) SaveContact(ctx context.Context, c *queues.Contact, act *inbox.A
 		}
 		return t.InsertActivity(ctx, act)
 	})
+}
+
+// InsertRegisteredContact implements queues.ContactTx.
+func (t *tx) InsertRegisteredContact(ctx context.Context, c *queues.Contact) error {
+	answers, _ := json.Marshal(c.Answers)
+	return t.g.Raw(`INSERT INTO registered_contacts (queue, channel_id, conversation_id, name, email, message, answers, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.Queue, c.ChannelID, c.ConversationID, c.Name, c.Email,
+		c.Message, string(answers), c.CreatedAt.UTC()).Scan(&c.ID).Error
 }
 
 // Contacts implements queues.Store.
@@ -430,4 +435,7 @@ func (t *tx) HasAutoReply(ctx context.Context, conversationID int64, period stri
 	return n > 0, err
 }
 
-var _ queues.Store = (*Store)(nil)
+var (
+	_ queues.Store     = (*Store)(nil)
+	_ queues.ContactTx = (*tx)(nil)
+)

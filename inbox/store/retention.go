@@ -33,3 +33,39 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, batch int) (i
 		}
 	}
 }
+
+// PruneExpired deletes what can no longer authenticate anyone: sessions
+// and tokens whose expires_at is before now, and widget visitors unseen
+// for VisitorLifetime. It deletes in transactions of at most batch rows
+// and returns how many of each it deleted.
+func (s *Store) PruneExpired(ctx context.Context, now time.Time, batch int) (tokens, visitors int64, err error) {
+	tokens, err = s.pruneBatches(ctx, batch, `DELETE FROM tokens WHERE id IN (
+		SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?)`, now.UTC())
+	if err != nil {
+		return tokens, 0, err
+	}
+	visitors, err = s.pruneBatches(ctx, batch, `DELETE FROM widget_visitors WHERE id IN (
+		SELECT id FROM widget_visitors WHERE last_seen_at < ? LIMIT ?)`, now.Add(-VisitorLifetime).UTC())
+	return tokens, visitors, err
+}
+
+// pruneBatches runs a DELETE taking (cutoff, limit) until it deletes
+// fewer than batch rows.
+func (s *Store) pruneBatches(ctx context.Context, batch int, stmt string, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.InTx(ctx, func(itx inbox.Tx) error {
+			r := itx.(*tx).g.Exec(stmt, cutoff, batch)
+			n = r.RowsAffected
+			return r.Error
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < int64(batch) || ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
+}

@@ -13,6 +13,12 @@ import (
 // id for a verified one (then several devices share one key, and with it
 // the contact and its conversation).
 
+// VisitorLifetime is how long a visitor token lasts unused: a token not
+// seen for longer is unknown (the widget registers again; a verified
+// visitor finds its conversation again under its user id) and its row is
+// deleted by PruneExpired.
+const VisitorLifetime = 90 * 24 * time.Hour
+
 // CreateVisitor stores a new visitor's token hash.
 func (s *Store) CreateVisitor(ctx context.Context, channelID, contactKey string, verified bool, tokenHash string, now time.Time) error {
 	return s.InTx(ctx, func(itx inbox.Tx) error {
@@ -23,7 +29,8 @@ func (s *Store) CreateVisitor(ctx context.Context, channelID, contactKey string,
 
 // VisitorByToken returns the contact key of the visitor holding the token
 // on the channel, "" when there is none: a token of another channel is
-// unknown here. last_seen_at is refreshed at most once an hour.
+// unknown here, and so is a token unused for VisitorLifetime.
+// last_seen_at is refreshed at most once an hour.
 func (s *Store) VisitorByToken(ctx context.Context, channelID, tokenHash string, now time.Time) (string, error) {
 	var rs []struct {
 		ID         int64
@@ -34,7 +41,7 @@ func (s *Store) VisitorByToken(ctx context.Context, channelID, tokenHash string,
 		tokenHash, channelID).Scan(&rs).Error; err != nil {
 		return "", classify(err)
 	}
-	if len(rs) == 0 {
+	if len(rs) == 0 || now.Sub(rs[0].LastSeenAt) > VisitorLifetime {
 		return "", nil
 	}
 	if now.Sub(rs[0].LastSeenAt) > time.Hour {

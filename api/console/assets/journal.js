@@ -133,7 +133,11 @@ document.addEventListener('DOMContentLoaded', () => {
     for (const c of r.items) form.channel.append(el('option', { value: c.id, text: c.name || c.id }));
   }).catch(() => {});
   api('GET', '/api/v1/users').then((r) => {
-    for (const u of r.items) form.agent.append(el('option', { value: u.id, text: u.name || u.email }));
+    for (const u of r.items) {
+      // An agent without queues serves every queue: say so.
+      const all = u.role === 'agent' && u.all_queues ? ' (all queues)' : '';
+      form.agent.append(el('option', { value: u.id, text: (u.name || u.email) + all }));
+    }
   }).catch(() => {});
 
   ibx.keyboardList(list);

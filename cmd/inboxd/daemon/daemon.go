@@ -212,6 +212,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	w.addJob(pump.Run)
 	w.addJob(func(ctx context.Context) { st.ListenEvents(ctx, log.With("component", "events"), pump.Wake) })
 	wireEvents(w)
+	wireExpiry(w)
 	queueOpts, err := wireQueues(ctx, w)
 	if err != nil {
 		return nil, err
