@@ -139,7 +139,7 @@ func (e *policyError) Error() string { return e.what }
 
 func refused(url string, cause error) error {
 	return fmt.Errorf("%w: GET %s: %v",
-		inbox.Errorf(inbox.EForbidden, "the file's URL is refused: inboxd fetches only https URLs at public addresses"),
+		inbox.Errorf(inbox.EForbidden, "the file's URL is refused: inboxd fetches only https URLs at public addresses, with at most %d redirects", MaxRedirects),
 		RedactURL(url), cause)
 }
 

@@ -24,6 +24,7 @@ func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadClose
 	resp, err := c.fetcher.Get(ctx, ref, nil)
 	if err != nil {
 		if inbox.ErrorCode(err) == inbox.EForbidden {
+			c.log.Warn("attachment URL refused", "err", err)
 			return nil, "", err
 		}
 		// The fetcher's error names the URL without its query (Viber
