@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/inboxd/inboxd/adapters"
+	"github.com/inboxd/inboxd/adapters/providerhttp"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -39,6 +40,11 @@ type Config struct {
 	// last message with the HUMAN_AGENT tag (the page needs Meta's Human
 	// Agent permission); without it the window is 24 hours.
 	HumanAgentTag bool `yaml:"human_agent_tag"`
+	// AllowPrivateFetch lets attachment downloads go to http:// URLs and
+	// to private and loopback addresses (tests, a private proxy). The
+	// URLs come from webhook payloads, so by default only https URLs at
+	// public addresses are fetched.
+	AllowPrivateFetch bool `yaml:"allow_private_fetch"`
 }
 
 func (c *Config) validate() error {
@@ -80,6 +86,8 @@ type Channel struct {
 	log      *slog.Logger
 	clock    inbox.Clock
 	client   *http.Client
+	// fetcher downloads attachments from the URLs payloads name.
+	fetcher  *providerhttp.Fetcher
 	profiles *profileCache
 	sent     *sentLog
 	// callTimeout bounds one Send API call; profileBudget bounds all
@@ -129,6 +137,7 @@ func newChannel(p Platform, cfg adapters.Config, deps adapters.Deps) (*Channel, 
 		log:           log.With("channel", cfg.ID, "kind", string(p)),
 		clock:         clock,
 		client:        client,
+		fetcher:       providerhttp.NewFetcher(providerhttp.FetchOptions{AllowPrivate: c.AllowPrivateFetch, Timeout: client.Timeout}),
 		profiles:      newProfileCache(profileCacheSize, profileFailTTL),
 		sent:          newSentLog(sentLogSize),
 		callTimeout:   15 * time.Second,

@@ -3,7 +3,6 @@ package meta
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,22 +157,20 @@ func SplitText(s string, max int) []string {
 }
 
 // FetchAttachment downloads an attachment by the URL Meta gave in the
-// webhook (lookaside/CDN links, valid for a limited time). Errors carry
-// inbox codes, so that the API answers 404 for an expired link and 503
-// when the CDN cannot be reached, not 500.
+// webhook (lookaside/CDN links, valid for a limited time). The URL comes
+// from a payload, so it is fetched through providerhttp.Fetcher: https at
+// public addresses only, unless allow_private_fetch. Errors carry inbox
+// codes, so that the API answers 404 for an expired link, 403 for a URL
+// the fetcher refuses and 503 when the CDN cannot be reached, not 500.
 func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadCloser, string, error) {
 	if !httpURL(ref) {
 		return nil, "", fmt.Errorf("%w: attachment ref is not a URL", inbox.Errorf(inbox.ENotFound, "attachment not found"))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref, nil)
+	resp, err := c.fetcher.Get(ctx, ref, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %v", inbox.Errorf(inbox.ENotFound, "attachment not found"), err)
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
+		if inbox.ErrorCode(err) == inbox.EForbidden {
+			c.log.Warn("attachment URL refused", "err", err)
+			return nil, "", err
 		}
 		return nil, "", fmt.Errorf("%w: fetch attachment: %v", c.unavailable(), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,7 +234,7 @@ func TestCheckReply(t *testing.T) {
 }
 
 func TestFetchAttachment(t *testing.T) {
-	env := newTestChannel(t, Messenger, "")
+	env := newTestChannel(t, Messenger, "allow_private_fetch: true\n") // the CDN is on 127.0.0.1
 	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {
 			t.Error("the page token was sent to the CDN")
@@ -294,7 +295,7 @@ func TestConfig(t *testing.T) {
 // Regression: fetch failures carried no inbox code, so the attachments
 // API answered 500 for an expired lookaside link.
 func TestFetchAttachmentErrorCodes(t *testing.T) {
-	env := newTestChannel(t, Messenger, "")
+	env := newTestChannel(t, Messenger, "allow_private_fetch: true\n")
 	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/expired.jpg":
@@ -313,5 +314,46 @@ func TestFetchAttachmentErrorCodes(t *testing.T) {
 		if _, _, err := env.ch.FetchAttachment(t.Context(), ref); inbox.ErrorCode(err) != want {
 			t.Errorf("%q: %v (code %q), want %s", ref, err, inbox.ErrorCode(err), want)
 		}
+	}
+}
+
+// Regression (SSRF): a signed payload named an internal URL, and the
+// attachment download fetched it and handed its body to the admin. By
+// default only https URLs at public addresses are fetched.
+func TestFetchAttachmentRefusesInternalURLs(t *testing.T) {
+	env := newTestChannel(t, Messenger, "")
+	var hits atomic.Int32
+	internal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, "INTERNAL-SECRET")
+	})
+	plain := httptest.NewServer(internal)
+	defer plain.Close()
+	tls := httptest.NewTLSServer(internal)
+	defer tls.Close()
+	body := []byte(`{"object":"page","entry":[{"id":"1234","time":1700000200000,"messaging":[{"sender":{"id":"3333"},` +
+		`"recipient":{"id":"1234"},"timestamp":1700000200000,"message":{"mid":"m_ssrf","attachments":[` +
+		`{"type":"file","payload":{"url":"` + plain.URL + `/admin/secret.txt"}},` +
+		`{"type":"image","payload":{"url":"` + tls.URL + `/admin/secret.png"}},` +
+		`{"type":"image","payload":{"url":"https://169.254.169.254/latest/meta-data/x.png"}}]}}]}]}`)
+	if w := env.post(body, testSecret); w.Code != http.StatusOK {
+		t.Fatalf("webhook: %d %s", w.Code, w.Body)
+	}
+	if len(env.ing.Messages) != 1 || len(env.ing.Messages[0].Attachments) != 3 {
+		t.Fatalf("stored %+v", env.ing.Messages)
+	}
+	for _, a := range env.ing.Messages[0].Attachments {
+		rc, _, err := env.ch.FetchAttachment(t.Context(), a.ProviderRef)
+		if err == nil {
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			t.Fatalf("%s: fetched %q", a.ProviderRef, b)
+		}
+		if inbox.ErrorCode(err) != inbox.EForbidden || strings.Contains(err.Error(), "INTERNAL-SECRET") {
+			t.Errorf("%s: %v (code %s), want forbidden", a.ProviderRef, err, inbox.ErrorCode(err))
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the internal server was reached %d times", n)
 	}
 }

@@ -7,11 +7,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +39,8 @@ func Call(ctx context.Context, c *http.Client, method, url string, headers map[s
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return 0, nil, nil, inbox.Permanent(err)
+		// The parse error quotes the URL: name it redacted instead.
+		return 0, nil, nil, inbox.Permanent(fmt.Errorf("%s %s: not a valid URL", method, RedactURL(url)))
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -51,13 +50,7 @@ func Call(ctx context.Context, c *http.Client, method, url string, headers map[s
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		// *url.Error repeats the full URL, which may hold a bot token:
-		// keep only its cause.
-		var ue *neturl.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, redact(url), err)
+		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, RedactURL(url), Cause(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse))
@@ -101,19 +94,4 @@ func RetryAfterHeader(h http.Header) time.Duration {
 		}
 	}
 	return 0
-}
-
-// redact drops the query and any path segment that looks like a bot token
-// ("bot<digits>:<secret>") so that errors can be logged.
-func redact(url string) string {
-	if i := strings.IndexByte(url, '?'); i >= 0 {
-		url = url[:i]
-	}
-	parts := strings.Split(url, "/")
-	for i, p := range parts {
-		if strings.HasPrefix(p, "bot") && strings.Contains(p, ":") {
-			parts[i] = "bot<redacted>"
-		}
-	}
-	return strings.Join(parts, "/")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,49 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// Regression: a callback_url's user:password@ was kept in the error that
+// became a failed reply's error and the "reply will be retried" log line.
+func TestCallRedactsUserinfoAndQuery(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	url := strings.Replace(srv.URL, "http://", "http://cb-user:cb-PASSWORD@", 1) + "/cb?key=QUERY-SECRET#FRAG"
+	srv.Close()
+	_, _, _, err := Call(context.Background(), nil, "POST", url, nil, nil)
+	if err == nil {
+		t.Fatal("want a transport error")
+	}
+	for _, s := range []string{"cb-user", "cb-PASSWORD", "QUERY-SECRET", "FRAG"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("the error names %q: %s", s, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "redacted@127.0.0.1") {
+		t.Errorf("the error does not say where: %s", err)
+	}
+	// A URL net/http cannot even parse is quoted by its parse error.
+	_, _, _, err = Call(context.Background(), nil, "POST", "http://u:PASS%zz@x/bot1:TOK/m?k=Q", nil, nil)
+	if err == nil || strings.Contains(err.Error(), "PASS") || strings.Contains(err.Error(), "TOK") || strings.Contains(err.Error(), "Q") {
+		t.Errorf("parse error: %v", err)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://api.example.com/v1/send":                       "https://api.example.com/v1/send",
+		"https://user:pa55@crm.example.com/cb?key=s3cret":       "https://redacted@crm.example.com/cb",
+		"https://user@crm.example.com":                          "https://redacted@crm.example.com",
+		"http://a:b@c@host:8080/p#frag":                         "http://redacted@host:8080/p",
+		"https://api.telegram.org/bot123:AAsecret/getMe":        "https://api.telegram.org/bot<redacted>/getMe",
+		"https://api.telegram.org/file/bot123%3AAAsecret/x.jpg": "https://api.telegram.org/file/bot<redacted>/x.jpg",
+		"https://example.com/bots/robot":                        "https://example.com/bots/robot",
+		"//u:p@host/x?y":                                        "//redacted@host/x",
+		"http://u:p%zz@bad host/x?q=1":                          "http://redacted@bad host/x",
+		"postgres://app:pw@db:5432/inboxd?password=x":           "postgres://redacted@db:5432/inboxd",
+		"not a url at all?secret":                               "not a url at all",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/inboxd/inboxd/adapters/providerhttp"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -43,11 +44,7 @@ func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadClose
 	resp, err := c.client.Do(req)
 	if err != nil {
 		// *url.Error repeats the URL, and the URL holds the token.
-		var ue *neturl.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, "", fmt.Errorf("%w: download: %v", unavailable(), err)
+		return nil, "", fmt.Errorf("%w: download: %v", unavailable(), providerhttp.Cause(err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()

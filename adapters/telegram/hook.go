@@ -10,6 +10,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/inboxd/inboxd/adapters/hooksig"
+	"github.com/inboxd/inboxd/adapters/providerhttp"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -41,7 +42,7 @@ func (c *Channel) runWebhook(ctx context.Context) error {
 		}
 	}
 	up.ok()
-	c.log.Info("telegram: webhook registered", "url", c.WebhookURL())
+	c.log.Info("telegram: webhook registered", "url", providerhttp.RedactURL(c.WebhookURL()))
 	<-ctx.Done()
 	return nil
 }

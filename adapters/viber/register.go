@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+
+	"github.com/inboxd/inboxd/adapters/providerhttp"
 )
 
 // WebhookEvents are the optional callbacks set_webhook subscribes to;
@@ -46,7 +48,7 @@ func (c *Channel) RegisterWebhook(ctx context.Context) (string, error) {
 	if _, err := c.call(ctx, "set_webhook", req); err != nil {
 		return "", err
 	}
-	c.log.Info("viber webhook registered", "url", hook)
+	c.log.Info("viber webhook registered", "url", providerhttp.RedactURL(hook))
 	return hook, nil
 }
 

@@ -43,6 +43,11 @@ type Config struct {
 	SenderAvatar string `yaml:"sender_avatar"`
 	// APIBaseURL replaces https://chatapi.viber.com (a proxy, a test server).
 	APIBaseURL string `yaml:"api_base_url"`
+	// AllowPrivateFetch lets media downloads go to http:// URLs and to
+	// private and loopback addresses (tests, a private proxy). Media URLs
+	// come from callbacks, so by default only https URLs at public
+	// addresses are fetched.
+	AllowPrivateFetch bool `yaml:"allow_private_fetch"`
 }
 
 // validate checks cfg and fills defaults; errors name the key.
@@ -85,13 +90,15 @@ func checkHTTPURL(s string) error {
 // inbox.Sender and adapters.AttachmentFetcher, and RegisterWebhook for
 // `inboxd channels register`.
 type Channel struct {
-	id      string
-	cfg     Config
-	ingest  inbox.Ingester
-	log     *slog.Logger
-	clock   inbox.Clock
-	public  string
-	client  *http.Client
+	id     string
+	cfg    Config
+	ingest inbox.Ingester
+	log    *slog.Logger
+	clock  inbox.Clock
+	public string
+	client *http.Client
+	// fetcher downloads media from the URLs callbacks name.
+	fetcher *providerhttp.Fetcher
 	maxBody int64
 	// timeout bounds each call to Viber; the daemon's client has none of
 	// its own (tests shorten it).
@@ -138,6 +145,7 @@ func newChannel(cfg adapters.Config, deps adapters.Deps) (*Channel, error) {
 	if ch.client == nil {
 		ch.client = &http.Client{}
 	}
+	ch.fetcher = providerhttp.NewFetcher(providerhttp.FetchOptions{AllowPrivate: c.AllowPrivateFetch, Timeout: ch.client.Timeout})
 	return ch, nil
 }
 

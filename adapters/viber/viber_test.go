@@ -31,10 +31,10 @@ func config(id, y string) adapters.Config {
 
 // newTestChannel returns a channel on an in-memory journal, its API at
 // apiURL ("" for the default).
-func newTestChannel(t *testing.T, apiURL string) (*Channel, *inboxtest.Ingester) {
+func newTestChannel(t *testing.T, apiURL string, extra ...string) (*Channel, *inboxtest.Ingester) {
 	t.Helper()
 	ing := inboxtest.NewIngester()
-	y := "auth_token: " + testToken + "\nsender_name: Support\n"
+	y := "auth_token: " + testToken + "\nsender_name: Support\n" + strings.Join(extra, "")
 	if apiURL != "" {
 		y += "api_base_url: " + apiURL + "\n"
 	}

@@ -137,11 +137,7 @@ func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadClose
 	req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
 	resp, err := c.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, "", fmt.Errorf("%w: media %s: download: %v", unavailable(), ref, err)
+		return nil, "", fmt.Errorf("%w: media %s: download: %v", unavailable(), ref, providerhttp.Cause(err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()

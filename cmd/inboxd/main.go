@@ -189,14 +189,15 @@ func configCheck(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Build the channels too: their own keys are validated by their adapters.
-	if _, err := daemon.BuildChannels(cfg, adapters.Deps{Logger: daemon.NewLogger(cfg, io.Discard), Ingest: nil,
-		PublicURL: cfg.PublicURL}); err != nil {
+	// Every channel's own keys are validated by its adapter.
+	if err := daemon.CheckChannels(cfg); err != nil {
 		return fmt.Errorf("invalid config:\n%w", err)
 	}
-	b, _ := json.MarshalIndent(cfg.Masked(), "", "  ")
-	fmt.Fprintf(stdout, "config OK\n%s\n", b)
-	return nil
+	fmt.Fprintln(stdout, "config OK")
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false) // URLs' "&" as they are written
+	enc.SetIndent("", "  ")
+	return enc.Encode(cfg.Masked())
 }
 
 // registrar is a channel that registers its webhook with the provider.

@@ -1279,3 +1279,82 @@ func TestChannelEmail(t *testing.T) {
 		}
 	})
 }
+
+// ------------------------------------------------------------------ SSRF
+
+// TestChannelAttachmentURLsFromPayloads: Meta and Viber attachments are
+// fetched from the URL a signed payload names. A payload naming an
+// internal server (here http://127.0.0.1) must not turn the attachment
+// download into a way to read it: the API answers 403 with the error
+// envelope, and the internal server is never reached. With
+// allow_private_fetch (tests, a private proxy) the same download works.
+func TestChannelAttachmentURLsFromPayloads(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dbURL string) {
+		var hits atomic.Int32
+		internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, "INTERNAL-ADMIN-PAGE")
+		}))
+		t.Cleanup(internal.Close)
+		g := newGraphFake(t)
+		e := startChannels(t, chanDaemon{dbURL: dbURL, channels: fmt.Sprintf(`
+  - {id: fb, kind: messenger, queue: support, page_id: %[1]q, page_access_token: %[2]q, app_secret: %[3]q, verify_token: %[4]q, api_base_url: %[5]q}
+  - {id: fbp, kind: messenger, queue: support, page_id: %[1]q, page_access_token: %[2]q, app_secret: %[3]q, verify_token: %[4]q, api_base_url: %[5]q, allow_private_fetch: true}
+  - {id: vb, kind: viber, queue: support, auth_token: %[6]q, sender_name: Shop, api_base_url: "http://127.0.0.1:1"}
+  - {id: vbp, kind: viber, queue: support, auth_token: %[6]q, sender_name: Shop, api_base_url: "http://127.0.0.1:1", allow_private_fetch: true}
+`, fbPage, fbToken, fbSecret, fbVerify, g.URL, vbToken)}, true)
+
+		target := internal.URL + "/admin/secret.txt"
+		fb := fbEvent(fbFromCustomer(fmt.Sprintf(`"message":{"mid":"m_ssrf","attachments":[{"type":"file","payload":{"url":%q}}]}`, target)))
+		vb := fmt.Sprintf(`{"event":"message","timestamp":%d,"message_token":4242,"sender":{"id":%q,"name":"Eve"},`+
+			`"message":{"type":"file","media":%q,"file_name":"secret.txt","size":19}}`, time.Now().UnixMilli(), vbUser, target)
+		e.mustMetaPost("/hooks/meta/fb", fbSecret, fb)
+		e.mustMetaPost("/hooks/meta/fbp", fbSecret, fb)
+		for _, path := range []string{"/hooks/viber/vb", "/hooks/viber/vbp"} {
+			if st, b := e.hookPost(path, []byte(vb), map[string]string{"X-Viber-Content-Signature": hooksig.Sign([]byte(vbToken), []byte(vb))}); st != 200 {
+				t.Fatalf("%s: %d %s", path, st, b)
+			}
+		}
+
+		download := func(channel string) (int, []byte) {
+			it := e.waitConversation(channel)
+			ms := e.messagesOf(it.ID)
+			if len(ms) != 1 || len(ms[0].Attachments) != 1 {
+				t.Fatalf("%s: messages %+v", channel, ms)
+			}
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/attachments/%d", e.base, ms[0].Attachments[0].ID), nil)
+			req.Header.Set("Authorization", "Bearer "+e.owner)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, b
+		}
+		for _, ch := range []string{"fb", "vb"} {
+			st, b := download(ch)
+			var eb struct {
+				Error struct{ Code, Message string }
+			}
+			if st != http.StatusForbidden || json.Unmarshal(b, &eb) != nil || eb.Error.Code != "forbidden" || eb.Error.Message == "" {
+				t.Errorf("%s: attachment at an internal URL: %d %s, want 403 forbidden", ch, st, b)
+			}
+			if bytes.Contains(b, []byte("INTERNAL-ADMIN-PAGE")) || bytes.Contains(b, []byte(internal.URL)) {
+				t.Errorf("%s: the answer shows the internal server: %s", ch, b)
+			}
+		}
+		if n := hits.Load(); n != 0 {
+			t.Fatalf("the internal server was reached %d times", n)
+		}
+		for _, ch := range []string{"fbp", "vbp"} {
+			if st, b := download(ch); st != 200 || string(b) != "INTERNAL-ADMIN-PAGE" {
+				t.Errorf("%s (allow_private_fetch): %d %q", ch, st, b)
+			}
+		}
+		if n := hits.Load(); n != 2 {
+			t.Fatalf("allowed downloads reached the server %d times, want 2", n)
+		}
+	})
+}

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -14,6 +16,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/inboxd/inboxd/adapters"
+	"github.com/inboxd/inboxd/adapters/providerhttp"
+	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/hours"
 )
 
@@ -457,33 +462,165 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Masked returns a copy of the config for display, with secrets hidden.
+// CheckChannels validates every channel's own keys through its adapter's
+// factory, as serve does, without a database and without running
+// anything: factories make no network call and start nothing, and the
+// channels are built around an ingester that stores nothing, then dropped.
+// Errors name the channel and the key.
+func CheckChannels(cfg *Config) error {
+	_, err := BuildChannels(cfg, adapters.Deps{Ingest: noIngest{}, Logger: slog.New(slog.DiscardHandler),
+		PublicURL: strings.TrimSuffix(cfg.PublicURL, "/")})
+	return err
+}
+
+// noIngest is the ingester of channels built only to be validated.
+type noIngest struct{}
+
+func (noIngest) Ingest(context.Context, inbox.Inbound) (inbox.IngestResult, error) {
+	return inbox.IngestResult{}, inbox.ErrUnavailable
+}
+
+func (noIngest) IngestBatch(context.Context, []inbox.Inbound, *inbox.Cursor) ([]inbox.IngestResult, error) {
+	return nil, inbox.ErrUnavailable
+}
+
+func (noIngest) UpdateDelivery(context.Context, []inbox.DeliveryUpdate) error {
+	return inbox.ErrUnavailable
+}
+
+func (noIngest) Cursor(context.Context, string, string) (string, error) {
+	return "", inbox.ErrUnavailable
+}
+
+func (noIngest) SaveCursor(context.Context, inbox.Cursor) error { return inbox.ErrUnavailable }
+
+// Masked returns a copy of the config for display, with secrets hidden:
+// passwords in database.url (user:password@, ?password=, password= in a
+// key=value DSN), the owner's and SMTP passwords, and every channel's
+// secrets (keys named token, secret, password or ending so) and the
+// passwords and query values of its URLs.
 func (c *Config) Masked() map[string]any {
-	mask := func(s string) string {
-		if s == "" {
-			return ""
-		}
-		return "********"
-	}
-	db := c.Database.URL
-	if u, err := url.Parse(db); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "********")
-			db = u.String()
-		}
-	}
-	var chans []map[string]string
-	for _, ch := range c.Channels {
-		chans = append(chans, map[string]string{"id": ch.ID, "kind": ch.Kind, "name": ch.Name, "queue": ch.Queue})
+	var chans []map[string]any
+	for i := range c.Channels {
+		chans = append(chans, c.Channels[i].masked())
 	}
 	var qs []string
 	for _, q := range c.Queues {
 		qs = append(qs, q.ID)
 	}
 	return map[string]any{
-		"listen": c.Listen, "public_url": c.PublicURL, "data_dir": c.DataDir, "database.url": db,
+		"listen": c.Listen, "public_url": c.PublicURL, "data_dir": c.DataDir, "database.url": maskDSN(c.Database.URL),
 		"bootstrap_owner.email": c.BootstrapOwner.Email, "bootstrap_owner.password": mask(c.BootstrapOwner.Password),
 		"reopen_window": c.ReopenWindow.String(), "queues": qs, "channels": chans,
 		"notifications.smtp.host": c.Notifications.SMTP.Host, "notifications.smtp.password": mask(c.Notifications.SMTP.Password),
 	}
+}
+
+const masked = "********"
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return masked
+}
+
+// masked is the channel's keys for display, its own keys included.
+func (c *ChannelCfg) masked() map[string]any {
+	m := map[string]any{}
+	if c.node.Kind != 0 {
+		_ = c.node.Decode(&m) // validated already; a failure shows the common keys only
+	}
+	m["id"], m["kind"], m["name"], m["queue"] = c.ID, c.Kind, c.Name, c.Queue
+	for k, v := range m {
+		m[k] = maskValue(k, v)
+	}
+	return m
+}
+
+// maskValue masks v when its key names a secret, and the secrets of the
+// URLs in it otherwise.
+func maskValue(key string, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = maskValue(k, e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = maskValue(key, e)
+		}
+		return x
+	case nil:
+		return nil
+	case string:
+		if secretKey(key) {
+			return mask(x)
+		}
+		if strings.Contains(x, "://") {
+			return maskURL(x, func(string) bool { return true })
+		}
+		return x
+	}
+	if secretKey(key) {
+		return masked // a secret written as a number
+	}
+	return v
+}
+
+// secretKey reports whether a config key holds a secret: token, secret,
+// password, or a name ending in _token, _secret or _password.
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range []string{"token", "secret", "password"} {
+		if k == w || strings.HasSuffix(k, "_"+w) {
+			return true
+		}
+	}
+	return false
+}
+
+// maskURL masks the password of a URL's userinfo and the query values
+// whose key secretParam accepts, keeping the rest readable. What url.Parse
+// refuses is shown redacted (no userinfo, no query).
+func maskURL(raw string, secretParam func(string) bool) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return providerhttp.RedactURL(raw)
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), masked)
+		}
+	}
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			k, _, _ := strings.Cut(p, "=")
+			if name, err := url.QueryUnescape(k); err != nil || secretParam(name) {
+				params[i] = k + "=" + masked
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
+	}
+	if u.Fragment != "" {
+		u.Fragment = masked
+	}
+	// String escapes the masked password's stars; show them as stars.
+	return strings.Replace(u.String(), strings.Repeat("%2A", len(masked)), masked, 1)
+}
+
+// dsnPassword is a password in a key=value PostgreSQL DSN, quoted or not.
+var dsnPassword = regexp.MustCompile(`(?i)(\b[a-z_]*pass[a-z_]*\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']*)`)
+
+// maskDSN masks the passwords of a database URL or key=value DSN.
+func maskDSN(dsn string) string {
+	if !strings.Contains(dsn, "://") {
+		return dsnPassword.ReplaceAllString(dsn, "${1}"+masked)
+	}
+	return maskURL(dsn, func(k string) bool {
+		k = strings.ToLower(k)
+		return strings.Contains(k, "pass") || strings.Contains(k, "secret") || strings.Contains(k, "token")
+	})
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,6 +116,57 @@ func TestMaskedHidesSecrets(t *testing.T) {
 	s := strings.Join([]string{m["database.url"].(string), m["bootstrap_owner.password"].(string), m["notifications.smtp.password"].(string)}, " ")
 	if strings.Contains(s, "hunter2") || strings.Contains(s, "smtp-secret") {
 		t.Fatalf("masked config shows secrets: %s", s)
+	}
+}
+
+// Regression: `config check` printed a PostgreSQL ?password= (and a
+// key=value DSN's password=) unmasked.
+func TestMaskedDatabasePasswords(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"postgres://u:hunter2@db:5432/x?sslmode=disable":            "postgres://u:********@db:5432/x?sslmode=disable",
+		"postgres://u@db/x?sslmode=require&password=hunter2":        "postgres://u@db/x?sslmode=require&password=********",
+		"postgresql://db/x?PASSWORD=hunter2&sslpassword=hunter2":    "postgresql://db/x?PASSWORD=********&sslpassword=********",
+		"host=db user=u password=hunter2 dbname=x":                  "host=db user=u password=******** dbname=x",
+		"host=db password = 'hunter2 with spaces' dbname=x":         "host=db password = ******** dbname=x",
+		"host=db password='it\\'s hunter2' sslpassword=hunter2 x=1": "host=db password=******** sslpassword=******** x=1",
+		"sqlite:/var/lib/inboxd/inboxd.db":                          "sqlite:/var/lib/inboxd/inboxd.db",
+		"":                                                          "",
+	} {
+		c, err := Parse([]byte("queues: [{id: s}]\n"), env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Database.URL = dsn
+		if got := c.Masked()["database.url"]; got != want {
+			t.Errorf("%q masked as %q, want %q", dsn, got, want)
+		}
+	}
+}
+
+func TestMaskedChannelSecrets(t *testing.T) {
+	c, err := Parse([]byte(`
+queues: [{id: s}]
+channels:
+  - {id: a, kind: webhook, queue: s, secret: hunter2hunter2hunter2, callback_url: "https://u:hunter2@x.example/cb?k=hunter2#hunter2", max_body: 2048}
+  - {id: b, kind: email, queue: s, imap: {password: hunter2, port: 993}, smtp: {password: 12345678}}
+  - {id: c, kind: telegram, queue: s, token: "1:hunter2"}
+  - {id: d, kind: widget, queue: s, identity_secret: hunter2, allowed_origins: ["https://example.com"]}
+`), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(c.Masked()["channels"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if strings.Contains(s, "hunter2") || strings.Contains(s, "12345678") {
+		t.Fatalf("masked channels show secrets: %s", s)
+	}
+	for _, want := range []string{`"max_body":2048`, `"port":993`, `"allowed_origins":["https://example.com"]`, `"kind":"email"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("masked channels lack %s: %s", want, s)
+		}
 	}
 }
 

@@ -56,6 +56,9 @@ const (
 	secIMAPPassword  = "imap-password-never-logged"
 	secSMTPPassword  = "smtp-password-never-logged"
 	secCallbackKey   = "callback-key-never-logged"
+	secCallbackUser  = "callback-user-never-logged"
+	secCallbackPass  = "callback-password-never-logged"
+	secCallbackQuery = "callback-query-never-logged"
 	secWrongPassword = "Typo-of-a-real-password-never-logged"
 	secNewPassword   = "New-Pa55word-never-logged-1"
 )
@@ -135,6 +138,7 @@ log: {level: debug}
 queues: [{id: support}]
 channels:
   - {id: crm, kind: webhook, queue: support, secret: %q, callback_url: "%s/cb?key=%s"}
+  - {id: crm2, kind: webhook, queue: support, secret: %q, callback_url: "http://%s:%s@127.0.0.1:1/cb?token=%s"}
   - {id: tg, kind: telegram, queue: support, token: %q, mode: polling, poll_timeout: 1, api_base_url: %q}
   - {id: tgh, kind: telegram, queue: support, token: "%s9", mode: webhook, secret: %q, api_base_url: %q}
   - {id: wa, kind: whatsapp, queue: support, phone_number_id: "1065", access_token: %q, app_secret: %q, verify_token: %q, api_base_url: %q}
@@ -142,7 +146,8 @@ channels:
      imap: {host: 127.0.0.1, port: 1, tls: none, username: support, password: %q},
      smtp: {host: 127.0.0.1, port: 1, tls: none, username: support, password: %q}}
   - {id: site, kind: widget, queue: support}
-`, storetest.URL(t, d), secOwnerPassword, secWebhook, fp.URL, secCallbackKey, secTelegram, fp.URL,
+`, storetest.URL(t, d), secOwnerPassword, secWebhook, fp.URL, secCallbackKey,
+				secWebhook, secCallbackUser, secCallbackPass, secCallbackQuery, secTelegram, fp.URL,
 				secTelegram, secTGHookSecret, fp.URL, secWAToken, secWAAppSecret, secWAVerify, fp.URL, secIMAPPassword, secSMTPPassword)
 			cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
 			if err != nil {
@@ -164,6 +169,7 @@ channels:
 				"telegram token's secret part": strings.SplitN(secTelegram, ":", 2)[1], "telegram hook secret": secTGHookSecret,
 				"whatsapp token": secWAToken, "whatsapp app secret": secWAAppSecret, "whatsapp verify token": secWAVerify,
 				"imap password": secIMAPPassword, "smtp password": secSMTPPassword, "callback key": secCallbackKey,
+				"callback user": secCallbackUser, "callback password": secCallbackPass, "callback query": secCallbackQuery,
 				"a wrong password": secWrongPassword, "a new password": secNewPassword,
 			}
 
@@ -208,8 +214,13 @@ channels:
 
 			// Webhooks: good, wrong and missing signatures.
 			body := []byte(`{"message_id":"s1","contact":{"id":"c1","name":"Sec"},"text":"hello"}`)
-			for _, sig := range []string{"sha256=" + hooksig.Sign([]byte(secWebhook), body), "sha256=" + hooksig.Sign([]byte("not-the-secret-0000"), body), ""} {
-				req, _ := http.NewRequest("POST", e.base+"/hooks/webhook/crm", bytes.NewReader(body))
+			for i, sig := range []string{"sha256=" + hooksig.Sign([]byte(secWebhook), body), "sha256=" + hooksig.Sign([]byte("not-the-secret-0000"), body), "",
+				"sha256=" + hooksig.Sign([]byte(secWebhook), body)} {
+				path := "/hooks/webhook/crm"
+				if i == 3 {
+					path = "/hooks/webhook/crm2" // its callback cannot be reached
+				}
+				req, _ := http.NewRequest("POST", e.base+path, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-Inboxd-Signature", sig)
 				resp, err := http.DefaultClient.Do(req)
@@ -245,21 +256,47 @@ channels:
 				resp.Body.Close()
 			}
 
-			// Replies through the callback (fails once) and Telegram
-			// (fails twice).
+			// Replies through the callback (fails once), Telegram (fails
+			// twice) and a callback that cannot be reached, whose URL holds
+			// user:password@ and a secret query.
 			var p page
 			waitFor(t, "the telegram and webhook conversations", func() bool {
 				e.call("GET", "/api/v1/journal", e.owner, nil, &p)
-				return len(p.Items) >= 3
+				return len(p.Items) >= 4
 			})
+			var crm2 int64
 			for _, it := range p.Items {
-				if it.Channel.ID == "crm" || it.Channel.ID == "tg" {
+				if it.Channel.ID == "crm2" {
+					crm2 = it.ID
+				}
+				if it.Channel.ID == "crm" || it.Channel.ID == "tg" || it.Channel.ID == "crm2" {
 					if st := e.call("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", it.ID), e.owner, map[string]string{"text": "reply"}, nil); st != 201 {
 						t.Fatalf("reply on %s: %d", it.Channel.ID, st)
 					}
 				}
 			}
 			waitFor(t, "the replies are delivered", func() bool { return fp.tgSends.Load() >= 3 && fp.callback.Load() >= 2 })
+			// The unreachable callback's reply shows agents why it waits,
+			// without the URL's secrets.
+			var replyErr string
+			waitFor(t, "the unreachable callback's error", func() bool {
+				var ms struct{ Items []msgView }
+				e.call("GET", fmt.Sprintf("/api/v1/conversations/%d/messages", crm2), e.owner, nil, &ms)
+				for _, m := range ms.Items {
+					if m.Direction == "out" && m.Error != "" {
+						replyErr = m.Error
+					}
+				}
+				return replyErr != ""
+			})
+			if !strings.Contains(replyErr, "127.0.0.1:1") {
+				t.Errorf("the reply's error does not say where it failed: %q", replyErr)
+			}
+			for _, s := range []string{secCallbackUser, secCallbackPass, secCallbackQuery} {
+				if strings.Contains(replyErr, s) {
+					t.Errorf("the reply's error shows %q to agents: %q", s, replyErr)
+				}
+			}
 			time.Sleep(300 * time.Millisecond) // the email poller has tried its closed port
 
 			out := logs.String()
