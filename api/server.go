@@ -9,6 +9,7 @@ import (
 	"context"
 	_ "embed"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -78,6 +79,9 @@ type Options struct {
 	PasswordCheck func(hash, password string) bool
 	// Heartbeat is the SSE keep-alive interval (default 25s).
 	Heartbeat time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (none: the connection's address is the client's).
+	TrustedProxies []*net.IPNet
 
 	// Per-feature options, each defined next to its routes.
 	Queues  QueueOptions
@@ -127,6 +131,7 @@ func New(o Options) *Server {
 	s.metrics = newMetrics(o.Registry, func() float64 { return float64(o.Hub.Subscribers()) })
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = clientIP(o.TrustedProxies) // c.RealIP() everywhere (clientip.go)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.serverTiming) // Server-Timing: app;dur=<ms> (timing.go)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))

@@ -231,9 +231,10 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
 		Hooks: hooks, Fetchers: fetchers, Health: health, Registry: reg, Logger: log, Clock: o.Clock,
 		MaxBody: cfg.Limits.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		PasswordCheck: api.CheckPassword,
-		Ready:         map[string]func(context.Context) error{"database": st.Ping},
-		Queues:        queueOpts, Widget: widgetOpts, Console: consoleOpts,
+		PasswordCheck:  api.CheckPassword,
+		TrustedProxies: cfg.TrustedProxyNets(),
+		Ready:          map[string]func(context.Context) error{"database": st.Ping},
+		Queues:         queueOpts, Widget: widgetOpts, Console: consoleOpts,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
