@@ -154,7 +154,7 @@ func (s *Server) setPassword(c echo.Context) error {
 	u := currentUser(c)
 	now := s.o.Clock.Now()
 	key := "password:" + strconv.FormatInt(u.ID, 10)
-	if d := s.logins.wait(key, now); d > 0 {
+	if d := s.passwords.wait(key, now); d > 0 {
 		return tooManyPasswords(c, d)
 	}
 	_, hash, err := s.o.Users.Credentials(ctx, u.Email)
@@ -162,7 +162,7 @@ func (s *Server) setPassword(c echo.Context) error {
 		return err
 	}
 	if hash == "" || !s.o.PasswordCheck(hash, req.Current) {
-		d := s.logins.fail(key, now)
+		d := s.passwords.fail(key, now)
 		s.o.Logger.Info("password change refused", "user_id", u.ID, "ip", c.RealIP(), "locked_for", d.String())
 		if d > 0 {
 			// This failure starts a lockout: say so now rather than
@@ -171,7 +171,7 @@ func (s *Server) setPassword(c echo.Context) error {
 		}
 		return inbox.Invalid("current_password", "is wrong")
 	}
-	s.logins.reset(key)
+	s.passwords.reset(key)
 	newHash, err := HashPassword(req.New, s.o.Console.BcryptCost)
 	if err != nil {
 		return inbox.Invalid("new_password", "%s", strings.TrimPrefix(err.Error(), "password: "))

@@ -96,8 +96,11 @@ type Server struct {
 	channels map[string]inbox.ChannelInfo
 	routes   []Route
 	metrics  *metrics
-	logins   *throttle
-	feeds    *feedSet
+	logins   *loginGuard
+	// passwords throttles wrong current passwords per user (password changes).
+	passwords *throttle
+	dummyHash string
+	feeds     *feedSet
 }
 
 //go:embed openapi.yaml
@@ -114,6 +117,9 @@ func New(o Options) *Server {
 	if o.MaxBody == 0 {
 		o.MaxBody = 1 << 20
 	}
+	if o.PasswordCheck == nil {
+		o.PasswordCheck = CheckPassword
+	}
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 25 * time.Second
 	}
@@ -121,8 +127,10 @@ func New(o Options) *Server {
 		o.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{o: o, e: echo.New(), channels: map[string]inbox.ChannelInfo{},
-		// 5 free failures per account or IP in 15 minutes, then 1 s, 2 s, 4 s ... up to 15 min.
-		logins: newThrottle(5, time.Second, 15*time.Minute, 15*time.Minute)}
+		logins: newLoginGuard(),
+		// 5 free failures per user in 15 minutes, then 1 s, 2 s, 4 s ... up to 15 min.
+		passwords: newThrottle(5, time.Second, 15*time.Minute, 15*time.Minute),
+		dummyHash: newDummyHash(o.Console.BcryptCost)}
 	for _, c := range o.Channels {
 		s.channels[c.ID] = c
 	}

@@ -224,6 +224,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	consoleOpts.BcryptCost = o.BcryptCost // new passwords, and the unknown-account login's dummy hash
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
