@@ -54,7 +54,8 @@ type Options struct {
 	// (the bootstrap owner's generated password), default stderr.
 	Notice io.Writer
 	Clock  inbox.Clock
-	// BcryptCost for the bootstrap owner (0: default).
+	// BcryptCost hashes the bootstrap owner's and changed passwords, and the
+	// dummy hash an unknown account's login is compared with (0: default).
 	BcryptCost int
 	// HTTPClient for providers (default: 30 s timeout).
 	HTTPClient *http.Client
