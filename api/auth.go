@@ -42,10 +42,6 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// dummyHash is compared against when the email is unknown, so that a login
-// takes as long whether or not the account exists.
-const dummyHash = "$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z3ZLhgPSs0IVDfLq9uNTQ9Gm"
-
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -80,27 +76,28 @@ func (s *Server) login(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	now := s.o.Clock.Now()
-	ipKey, accountKey := "ip:"+c.RealIP(), "account:"+email
-	if d := max(s.logins.wait(ipKey, now), s.logins.wait(accountKey, now)); d > 0 {
+	ip := c.RealIP()
+	if d := s.logins.wait(email, ip, now); d > 0 {
 		return tooManyLogins(c, d)
 	}
 	u, hash, err := s.o.Users.Credentials(ctx, email)
 	if err != nil {
 		return err
 	}
-	if u == nil || !s.o.PasswordCheck(hashOr(u, hash), req.Password) {
-		// Both keys count: one IP guessing many accounts, and many IPs
-		// guessing one account, slow down alike.
-		d := max(s.logins.fail(ipKey, now), s.logins.fail(accountKey, now))
-		attrs := []any{"ip", c.RealIP(), "locked_for", d.String()}
+	// The password is checked whether or not the account exists (against
+	// a dummy hash of the same cost), so that the answer's timing does not
+	// tell which accounts exist.
+	ok := s.o.PasswordCheck(s.hashOr(u, hash), req.Password)
+	if u == nil || !ok {
+		d := s.logins.fail(email, ip, now)
+		attrs := []any{"ip", ip, "locked_for", d.String()}
 		if u != nil {
 			attrs = append(attrs, "user_id", u.ID)
 		}
 		s.o.Logger.Info("login failed", attrs...)
 		return inbox.Errorf(inbox.EUnauthorized, "wrong email or password")
 	}
-	s.logins.reset(accountKey)
-	s.logins.reset(ipKey)
+	s.logins.succeed(email, ip, now)
 	token, th := NewToken()
 	if err := s.o.Users.CreateToken(ctx, u.ID, th, "session", "login", now, now.Add(SessionTTL)); err != nil {
 		return err
@@ -108,17 +105,28 @@ func (s *Server) login(c echo.Context) error {
 	csrf, _ := NewToken()
 	s.setCookie(c, SessionCookie, token, true, now.Add(SessionTTL))
 	s.setCookie(c, CSRFCookie, csrf, false, now.Add(SessionTTL))
-	s.o.Logger.Info("login", "user_id", u.ID, "ip", c.RealIP())
+	s.o.Logger.Info("login", "user_id", u.ID, "ip", ip)
 	return c.JSON(http.StatusOK, map[string]any{"token": token, "user": userView(u)})
 }
 
-// hashOr returns the user's hash, or a dummy one when there is no user, so
-// that a login takes as long whether or not the account exists.
-func hashOr(u *inbox.User, hash string) string {
-	if u == nil {
-		return dummyHash
+// hashOr returns the user's hash, or the dummy one when there is no user
+// or the user has no password.
+func (s *Server) hashOr(u *inbox.User, hash string) string {
+	if u == nil || hash == "" {
+		return s.dummyHash
 	}
 	return hash
+}
+
+// newDummyHash is a hash of a random password at the cost real passwords
+// are hashed with, compared against for unknown accounts.
+func newDummyHash(cost int) string {
+	pw, _ := NewToken()
+	h, err := HashPassword(pw[:40], cost)
+	if err != nil {
+		panic("api: dummy hash: " + err.Error())
+	}
+	return h
 }
 
 func tooManyLogins(c echo.Context, d time.Duration) error {

@@ -40,8 +40,9 @@ type ConsoleStore interface {
 	APITokens(ctx context.Context, userID int64) ([]TokenView, error)
 	DeleteAPIToken(ctx context.Context, userID, id int64) error
 	// SetPassword stores a new hash and ends the user's sessions other
-	// than keepSession (a token hash).
-	SetPassword(ctx context.Context, userID int64, hash, keepSession string) error
+	// than keepSession (a token hash), and with revokeAPITokens the user's
+	// API tokens too.
+	SetPassword(ctx context.Context, userID int64, hash, keepSession string, revokeAPITokens bool) error
 	// SetUserName stores the user's display name and returns the user.
 	SetUserName(ctx context.Context, userID int64, name string) (*inbox.User, error)
 	StatusCounts(ctx context.Context, queue, channelID string) (map[inbox.Status]int64, error)

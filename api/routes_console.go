@@ -27,6 +27,7 @@ const (
 	maxTokenName   = 100
 	maxUserName    = 100
 	maxTokensEach  = 50
+	maxTokenLife   = 366 * 24 * time.Hour // a year, leap day included
 	maxStatsDays   = 92
 	activityLimit  = 500
 	defaultStatDay = 30
@@ -135,13 +136,16 @@ func nameControl(r rune) bool {
 		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
-// setPassword changes the caller's password. Wrong current passwords count
-// against the login throttle under the user's own key, so that a stolen
-// session cannot be used to guess the password at full speed.
+// setPassword changes the caller's password and ends the user's other
+// sessions and, unless "revoke_tokens" is false, its API tokens: whoever
+// knew the old password may have made some. Wrong current passwords are
+// throttled per user, so that a stolen session cannot be used to guess the
+// password at full speed.
 func (s *Server) setPassword(c echo.Context) error {
 	var req struct {
-		Current string `json:"current_password"`
-		New     string `json:"new_password"`
+		Current      string `json:"current_password"`
+		New          string `json:"new_password"`
+		RevokeTokens *bool  `json:"revoke_tokens"`
 	}
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -154,7 +158,7 @@ func (s *Server) setPassword(c echo.Context) error {
 	u := currentUser(c)
 	now := s.o.Clock.Now()
 	key := "password:" + strconv.FormatInt(u.ID, 10)
-	if d := s.logins.wait(key, now); d > 0 {
+	if d := s.passwords.wait(key, now); d > 0 {
 		return tooManyPasswords(c, d)
 	}
 	_, hash, err := s.o.Users.Credentials(ctx, u.Email)
@@ -162,7 +166,7 @@ func (s *Server) setPassword(c echo.Context) error {
 		return err
 	}
 	if hash == "" || !s.o.PasswordCheck(hash, req.Current) {
-		d := s.logins.fail(key, now)
+		d := s.passwords.fail(key, now)
 		s.o.Logger.Info("password change refused", "user_id", u.ID, "ip", c.RealIP(), "locked_for", d.String())
 		if d > 0 {
 			// This failure starts a lockout: say so now rather than
@@ -171,15 +175,16 @@ func (s *Server) setPassword(c echo.Context) error {
 		}
 		return inbox.Invalid("current_password", "is wrong")
 	}
-	s.logins.reset(key)
+	s.passwords.reset(key)
 	newHash, err := HashPassword(req.New, s.o.Console.BcryptCost)
 	if err != nil {
 		return inbox.Invalid("new_password", "%s", strings.TrimPrefix(err.Error(), "password: "))
 	}
-	if err := st.SetPassword(ctx, u.ID, newHash, HashToken(s.callerToken(c))); err != nil {
+	revoke := req.RevokeTokens == nil || *req.RevokeTokens
+	if err := st.SetPassword(ctx, u.ID, newHash, HashToken(s.callerToken(c)), revoke); err != nil {
 		return err
 	}
-	s.o.Logger.Info("password changed", "user_id", u.ID, "ip", c.RealIP())
+	s.o.Logger.Info("password changed", "user_id", u.ID, "ip", c.RealIP(), "api_tokens_revoked", revoke)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -216,11 +221,13 @@ func (s *Server) listTokens(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"items": ts})
 }
 
-// createToken makes an API token for scripts; the token is in this answer
-// only, the database keeps its hash.
+// createToken makes an API token for scripts, valid until "expires_at"
+// (optional, RFC 3339, in the future, at most maxTokenLife ahead) or until
+// revoked; the token is in this answer only, the database keeps its hash.
 func (s *Server) createToken(c echo.Context) error {
 	var req struct {
-		Name string `json:"name"`
+		Name      string  `json:"name"`
+		ExpiresAt *string `json:"expires_at"`
 	}
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -228,6 +235,20 @@ func (s *Server) createToken(c echo.Context) error {
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || utf8.RuneCountInString(req.Name) > maxTokenName {
 		return inbox.Invalid("name", "must be 1 to %d characters", maxTokenName)
+	}
+	now := s.o.Clock.Now()
+	var expires time.Time
+	if req.ExpiresAt != nil && *req.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339, *req.ExpiresAt)
+		switch {
+		case err != nil:
+			return inbox.Invalid("expires_at", "must be an RFC 3339 time like 2027-01-31T00:00:00Z")
+		case !t.After(now):
+			return inbox.Invalid("expires_at", "must be in the future")
+		case t.After(now.Add(maxTokenLife)):
+			return inbox.Invalid("expires_at", "must be at most a year ahead")
+		}
+		expires = t.UTC()
 	}
 	st, err := s.consoleStore()
 	if err != nil {
@@ -243,12 +264,15 @@ func (s *Server) createToken(c echo.Context) error {
 		return inbox.Errorf(inbox.EConflict, "at most %d API tokens: revoke one first", maxTokensEach)
 	}
 	token, hash := NewToken()
-	now := s.o.Clock.Now()
-	if err := s.o.Users.CreateToken(ctx, u.ID, hash, "api", req.Name, now, time.Time{}); err != nil {
+	if err := s.o.Users.CreateToken(ctx, u.ID, hash, "api", req.Name, now, expires); err != nil {
 		return err
 	}
 	s.o.Logger.Info("api token created", "user_id", u.ID)
-	return c.JSON(http.StatusCreated, map[string]any{"token": token, "name": req.Name, "created_at": now})
+	var exp *time.Time
+	if !expires.IsZero() {
+		exp = &expires
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"token": token, "name": req.Name, "created_at": now, "expires_at": exp})
 }
 
 func (s *Server) deleteToken(c echo.Context) error {

@@ -37,7 +37,6 @@ type WidgetChannel interface {
 	// AllowOrigin: may a page of origin use the widget (host: the
 	// request's Host, for inboxd's own pages)?
 	AllowOrigin(origin, host string) bool
-	ClientIP(r *http.Request) string
 	// AllowRequest and AllowVisitor count a request from an address and a
 	// message of a visitor; a positive result is the wait (429).
 	AllowRequest(ip string) time.Duration
@@ -145,7 +144,7 @@ func (s *Server) widget(h func(c echo.Context, ch WidgetChannel) error) echo.Han
 		if !ok {
 			return inbox.Errorf(inbox.ENotFound, "no widget channel %q", c.Param("channel"))
 		}
-		if err := rateLimited(c, ch.AllowRequest(ch.ClientIP(c.Request()))); err != nil {
+		if err := rateLimited(c, ch.AllowRequest(c.RealIP())); err != nil {
 			return err
 		}
 		return h(c, ch)

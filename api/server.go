@@ -9,6 +9,7 @@ import (
 	"context"
 	_ "embed"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -77,6 +78,9 @@ type Options struct {
 	PasswordCheck func(hash, password string) bool
 	// Heartbeat is the SSE keep-alive interval (default 25s).
 	Heartbeat time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (none: the connection's address is the client's).
+	TrustedProxies []*net.IPNet
 
 	// Per-feature options, each defined next to its routes.
 	Queues  QueueOptions
@@ -91,8 +95,11 @@ type Server struct {
 	channels map[string]inbox.ChannelInfo
 	routes   []Route
 	metrics  *metrics
-	logins   *throttle
-	feeds    *feedSet
+	logins   *loginGuard
+	// passwords throttles wrong current passwords per user (password changes).
+	passwords *throttle
+	dummyHash string
+	feeds     *feedSet
 }
 
 //go:embed openapi.yaml
@@ -109,6 +116,9 @@ func New(o Options) *Server {
 	if o.MaxBody == 0 {
 		o.MaxBody = 1 << 20
 	}
+	if o.PasswordCheck == nil {
+		o.PasswordCheck = CheckPassword
+	}
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 25 * time.Second
 	}
@@ -116,8 +126,10 @@ func New(o Options) *Server {
 		o.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{o: o, e: echo.New(), channels: map[string]inbox.ChannelInfo{},
-		// 5 free failures per account or IP in 15 minutes, then 1 s, 2 s, 4 s ... up to 15 min.
-		logins: newThrottle(5, time.Second, 15*time.Minute, 15*time.Minute)}
+		logins: newLoginGuard(),
+		// 5 free failures per user in 15 minutes, then 1 s, 2 s, 4 s ... up to 15 min.
+		passwords: newThrottle(5, time.Second, 15*time.Minute, 15*time.Minute),
+		dummyHash: newDummyHash(o.Console.BcryptCost)}
 	for _, c := range o.Channels {
 		s.channels[c.ID] = c
 	}
@@ -126,6 +138,7 @@ func New(o Options) *Server {
 	s.metrics = newMetrics(o.Registry, func() float64 { return float64(o.Hub.Subscribers()) })
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = clientIP(o.TrustedProxies) // c.RealIP() everywhere (clientip.go)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.serverTiming) // Server-Timing: app;dur=<ms> (timing.go)
 	e.Use(s.requestIDs)

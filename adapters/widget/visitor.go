@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
-	"net/http"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -94,25 +92,6 @@ func (c *Channel) AllowOrigin(origin, host string) bool {
 		return true
 	}
 	return false
-}
-
-// ClientIP is the address rate limits count: the connection's, or the
-// configured proxy header's last entry (the one the trusted proxy added;
-// earlier entries are the client's to forge).
-func (c *Channel) ClientIP(r *http.Request) string {
-	if h := c.cfg.RealIPHeader; h != "" {
-		if v := r.Header.Get(h); v != "" {
-			parts := strings.Split(v, ",")
-			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // NewVisitor issues a visitor token. Without userID the visitor is

@@ -49,9 +49,10 @@ type Config struct {
 	// MaxMessageLength bounds a visitor's message, in characters.
 	MaxMessageLength int        `yaml:"max_message_length"`
 	RateLimits       RateLimits `yaml:"rate_limits"`
-	// RealIPHeader names the header a trusted reverse proxy puts the
-	// client's address in (X-Forwarded-For: its last entry); empty: the
-	// connection's address. Rate limits count per address.
+	// RealIPHeader is ignored (still accepted, so that configs written for
+	// it load): it trusted the header from anyone who could reach inboxd.
+	// Rate limits count the client address the daemon's trusted_proxies
+	// settle.
 	RealIPHeader string `yaml:"real_ip_header"`
 }
 
@@ -90,6 +91,10 @@ func New(ac adapters.Config, deps adapters.Deps) (adapters.Channel, error) {
 	clock := deps.Clock
 	if clock == nil {
 		clock = inbox.SystemClock{}
+	}
+	if cfg.RealIPHeader != "" && deps.Logger != nil {
+		deps.Logger.Warn("real_ip_header is ignored: list your reverse proxies in the top-level trusted_proxies",
+			"channel", ac.ID)
 	}
 	return &Channel{
 		id: ac.ID, queue: ac.Queue, cfg: cfg, clock: clock,

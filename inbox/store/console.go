@@ -77,10 +77,11 @@ func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
 }
 
 // SetPassword stores a new password hash and ends the user's other
-// sessions (keepSession is the hash of the session that changed it), so
-// that a changed password locks out whoever knew the old one. API tokens
-// stay: they are revoked one by one.
-func (s *Store) SetPassword(ctx context.Context, userID int64, hash, keepSession string) error {
+// sessions (keepSession is the hash of the token that changed it), so
+// that a changed password locks out whoever knew the old one. With
+// revokeAPITokens the user's API tokens end too (except keepSession, when
+// the change was made with one).
+func (s *Store) SetPassword(ctx context.Context, userID int64, hash, keepSession string, revokeAPITokens bool) error {
 	return s.InTx(ctx, func(itx inbox.Tx) error {
 		g := itx.(*tx).g
 		res := g.Exec(`UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
@@ -89,6 +90,10 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash, keepSession
 		}
 		if res.RowsAffected == 0 {
 			return inbox.Errorf(inbox.ENotFound, "user not found")
+		}
+		if revokeAPITokens {
+			return g.Exec(`DELETE FROM tokens WHERE user_id = ? AND kind IN (?, ?) AND hash <> ?`,
+				userID, TokenSession, TokenAPI, keepSession).Error
 		}
 		return g.Exec(`DELETE FROM tokens WHERE user_id = ? AND kind = ? AND hash <> ?`, userID, TokenSession, keepSession).Error
 	})

@@ -67,19 +67,39 @@ func TestConsoleSetPassword(t *testing.T) {
 		}
 		f.st.CreateToken(ctx, f.anna.ID, "api", store.TokenAPI, "script", f.now, time.Time{})
 		f.st.CreateToken(ctx, f.bob.ID, "bob-session", store.TokenSession, "login", f.now, f.now.Add(time.Hour))
-		if err := f.st.SetPassword(ctx, f.anna.ID, "new-hash", "s1"); err != nil {
+		f.st.CreateToken(ctx, f.bob.ID, "bob-api", store.TokenAPI, "script", f.now, time.Time{})
+		live := func(want map[string]bool) {
+			t.Helper()
+			for hash, live := range want {
+				u, _, err := f.st.UserByToken(ctx, hash, f.now)
+				if err != nil || (u != nil) != live {
+					t.Errorf("token %s: user %v err %v, want live=%v", hash, u, err, live)
+				}
+			}
+		}
+		// Without revoking API tokens: other sessions end, API tokens stay.
+		if err := f.st.SetPassword(ctx, f.anna.ID, "new-hash", "s1", false); err != nil {
 			t.Fatal(err)
 		}
 		if _, h, _ := f.st.Credentials(ctx, "anna@example.com"); h != "new-hash" {
 			t.Fatalf("hash = %q", h)
 		}
-		for hash, live := range map[string]bool{"s1": true, "s2": false, "api": true, "bob-session": true} {
-			u, _, err := f.st.UserByToken(ctx, hash, f.now)
-			if err != nil || (u != nil) != live {
-				t.Errorf("token %s: user %v err %v, want live=%v", hash, u, err, live)
-			}
+		live(map[string]bool{"s1": true, "s2": false, "api": true, "bob-session": true, "bob-api": true})
+		// Revoking them: Anna's API tokens end too, not the caller's session
+		// nor Bob's tokens.
+		f.st.CreateToken(ctx, f.anna.ID, "s3", store.TokenSession, "login", f.now, f.now.Add(time.Hour))
+		if err := f.st.SetPassword(ctx, f.anna.ID, "newer-hash", "s1", true); err != nil {
+			t.Fatal(err)
 		}
-		if err := f.st.SetPassword(ctx, 9999, "x", ""); inbox.ErrorCode(err) != inbox.ENotFound {
+		live(map[string]bool{"s1": true, "s3": false, "api": false, "bob-session": true, "bob-api": true})
+		// A change made with an API token keeps that token.
+		f.st.CreateToken(ctx, f.anna.ID, "api-2", store.TokenAPI, "script", f.now, time.Time{})
+		f.st.CreateToken(ctx, f.anna.ID, "api-3", store.TokenAPI, "other", f.now, time.Time{})
+		if err := f.st.SetPassword(ctx, f.anna.ID, "newest-hash", "api-2", true); err != nil {
+			t.Fatal(err)
+		}
+		live(map[string]bool{"api-2": true, "api-3": false, "s1": false})
+		if err := f.st.SetPassword(ctx, 9999, "x", "", true); inbox.ErrorCode(err) != inbox.ENotFound {
 			t.Fatalf("unknown user: %v", err)
 		}
 	})

@@ -2,6 +2,20 @@
 // then goes where the visitor was headed, on this site only.
 'use strict';
 
+// safeNext resolves next as the browser will (tabs and newlines dropped,
+// backslashes read as slashes, //host as another host) and keeps it only
+// when it stays on this origin; then only its path, query and fragment are
+// used, behind this origin (a path like //host, from /.//host, must not be
+// read as another host again). Anything else goes home.
+function safeNext(next) {
+  const home = location.origin + '/';
+  if (!next) return home;
+  let u;
+  try { u = new URL(next, location.href); } catch (_) { return home; }
+  if (u.origin !== location.origin) return home;
+  return location.origin + u.pathname + u.search + u.hash;
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   const form = document.querySelector('form.login');
   const err = form.querySelector('.error');
@@ -21,9 +35,7 @@ document.addEventListener('DOMContentLoaded', () => {
         try { msg = (await resp.json()).error.message || msg; } catch (_) { /* keep */ }
         throw new Error(msg);
       }
-      let next = new URLSearchParams(location.search).get('next') || '/';
-      if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) next = '/';
-      location.href = next;
+      location.href = safeNext(new URLSearchParams(location.search).get('next'));
     } catch (e) {
       err.textContent = e.message;
       err.hidden = false;

@@ -33,9 +33,11 @@ document.addEventListener('DOMContentLoaded', () => {
   pw.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      await api('PUT', '/api/v1/me/password', { current_password: pw.current_password.value, new_password: pw.new_password.value });
+      const revoke = pw.revoke_tokens.checked;
+      await api('PUT', '/api/v1/me/password', { current_password: pw.current_password.value, new_password: pw.new_password.value, revoke_tokens: revoke });
       pw.reset();
-      result(pw, 'Password changed.');
+      result(pw, revoke ? 'Password changed. Your API tokens are revoked.' : 'Password changed.');
+      if (revoke) tokens();
     } catch (e) {
       result(pw, (e.field ? e.field.replace('_', ' ') + ' ' : '') + e.message, true);
     }
@@ -84,6 +86,7 @@ document.addEventListener('DOMContentLoaded', () => {
       const r = await api('GET', '/api/v1/me/tokens');
       tb.replaceChildren(...r.items.map((t) => el('tr', { 'data-token-id': t.id },
         el('td', { text: t.name }), el('td', { text: fullTime(t.created_at) }),
+        el('td', { text: t.expires_at ? fullTime(t.expires_at) : 'never' }),
         el('td', { text: t.last_used_at ? fullTime(t.last_used_at) : 'never' }),
         el('td', {}, el('button', { type: 'button', name: 'revoke', class: 'link', text: 'Revoke', onclick: async () => {
           if (!confirm('Revoke the token "' + t.name + '"? Scripts using it stop working.')) return;
@@ -97,7 +100,10 @@ document.addEventListener('DOMContentLoaded', () => {
   nt.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      const r = await api('POST', '/api/v1/me/tokens', { name: nt.name.value });
+      const body = { name: nt.elements.name.value };
+      // A date means the end of that day, in this browser's time zone.
+      if (nt.expires_at.value) body.expires_at = new Date(nt.expires_at.value + 'T23:59:59').toISOString().replace(/\.\d+Z$/, 'Z');
+      const r = await api('POST', '/api/v1/me/tokens', body);
       const once = document.getElementById('token-once');
       once.querySelector('code').textContent = r.token;
       once.hidden = false;

@@ -18,6 +18,7 @@ import (
 
 	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/adapters/providerhttp"
+	"github.com/inboxd/inboxd/api"
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/hours"
 )
@@ -39,6 +40,10 @@ type Config struct {
 	Limits         LimitsCfg     `yaml:"limits"`
 	Outbox         OutboxCfg     `yaml:"outbox"`
 	Events         EventsCfg     `yaml:"events"`
+	// TrustedProxies are the reverse proxies (CIDR ranges or addresses)
+	// whose X-Forwarded-For inboxd believes; empty: the connection's
+	// address is the client's and forwarding headers are ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // DatabaseCfg selects the store.
@@ -412,6 +417,11 @@ func (c *Config) Validate() error {
 	default:
 		bad("notifications.smtp.tls", "must be none, starttls or implicit")
 	}
+	for i, p := range c.TrustedProxies {
+		if _, err := api.ParseTrustedProxy(p); err != nil {
+			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR range", p)
+		}
+	}
 	if len(c.Queues) == 0 {
 		bad("queues", "at least one queue is required")
 	}
@@ -511,7 +521,7 @@ func (c *Config) Masked() map[string]any {
 	return map[string]any{
 		"listen": c.Listen, "public_url": c.PublicURL, "data_dir": c.DataDir, "database.url": maskDSN(c.Database.URL),
 		"bootstrap_owner.email": c.BootstrapOwner.Email, "bootstrap_owner.password": mask(c.BootstrapOwner.Password),
-		"reopen_window": c.ReopenWindow.String(), "queues": qs, "channels": chans,
+		"reopen_window": c.ReopenWindow.String(), "queues": qs, "channels": chans, "trusted_proxies": c.TrustedProxies,
 		"notifications.smtp.host": c.Notifications.SMTP.Host, "notifications.smtp.password": mask(c.Notifications.SMTP.Password),
 	}
 }
@@ -623,4 +633,16 @@ func maskDSN(dsn string) string {
 		k = strings.ToLower(k)
 		return strings.Contains(k, "pass") || strings.Contains(k, "secret") || strings.Contains(k, "token")
 	})
+}
+
+// TrustedProxyNets returns trusted_proxies parsed (Validate has checked
+// them).
+func (c *Config) TrustedProxyNets() []*net.IPNet {
+	var out []*net.IPNet
+	for _, p := range c.TrustedProxies {
+		if n, err := api.ParseTrustedProxy(p); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }

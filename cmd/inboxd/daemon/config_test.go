@@ -75,6 +75,9 @@ func TestValidationNamesKeys(t *testing.T) {
 		{"queues: [{id: s}]\nlog: {level: loud}", "log.level:"},
 		{"queues: [{id: s}]\nreopen_window: soon", "reopen_window"},
 		{"queues: [{id: s}]\nevents: {retention: 10m}", "events.retention: must be at least 1h"},
+		{"queues: [{id: s}]\ntrusted_proxies: [127.0.0.1/32, proxy.local]", `trusted_proxies[1]: "proxy.local" is not an IP address or CIDR range`},
+		{"queues: [{id: s}]\ntrusted_proxies: [10.0.0.0/33]", `trusted_proxies[0]:`},
+		{"queues: [{id: s}]\ntrusted_proxies: 10.0.0.1", `trusted_proxies`},
 	}
 	for _, tt := range tests {
 		c, err := Parse([]byte(tt.yaml), env(nil))
@@ -84,6 +87,26 @@ func TestValidationNamesKeys(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: err = %v, want it to mention %q", tt.yaml, err, tt.want)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	if d := Default(); len(d.TrustedProxies) != 0 || len(d.TrustedProxyNets()) != 0 {
+		t.Fatalf("default trusted_proxies: %v", d.TrustedProxies)
+	}
+	c, err := Parse([]byte("queues: [{id: s}]\ntrusted_proxies: [127.0.0.1, 10.0.0.0/8, '2001:db8::/32']"), env(nil))
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range c.TrustedProxyNets() {
+		got = append(got, n.String())
+	}
+	if strings.Join(got, " ") != "127.0.0.1/32 10.0.0.0/8 2001:db8::/32" {
+		t.Fatalf("nets: %v", got)
 	}
 }
 

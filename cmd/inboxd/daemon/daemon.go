@@ -54,7 +54,8 @@ type Options struct {
 	// (the bootstrap owner's generated password), default stderr.
 	Notice io.Writer
 	Clock  inbox.Clock
-	// BcryptCost for the bootstrap owner (0: default).
+	// BcryptCost hashes the bootstrap owner's and changed passwords, and the
+	// dummy hash an unknown account's login is compared with (0: default).
 	BcryptCost int
 	// HTTPClient for providers (default: 30 s timeout).
 	HTTPClient *http.Client
@@ -225,6 +226,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	consoleOpts.BcryptCost = o.BcryptCost // new passwords, and the unknown-account login's dummy hash
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -232,9 +234,10 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
 		Hooks: hooks, Fetchers: fetchers, Health: health, Registry: reg, Logger: log, Clock: o.Clock,
 		MaxBody: cfg.Limits.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		PasswordCheck: api.CheckPassword,
-		Ready:         map[string]func(context.Context) error{"database": st.Ping},
-		Queues:        queueOpts, Widget: widgetOpts, Console: consoleOpts,
+		PasswordCheck:  api.CheckPassword,
+		TrustedProxies: cfg.TrustedProxyNets(),
+		Ready:          map[string]func(context.Context) error{"database": st.Ping},
+		Queues:         queueOpts, Widget: widgetOpts, Console: consoleOpts,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -30,8 +30,9 @@ const (
 )
 
 // startWidget starts a daemon with two widget channels: "site" (allowed
-// origin, identity verification) and "tight" (small rate limits, client
-// address from X-Forwarded-For so a test can play several addresses).
+// origin, identity verification) and "tight" (small rate limits). The
+// daemon trusts 127.0.0.1 as a proxy, so a test plays several client
+// addresses with X-Forwarded-For.
 // moreChannels are added; queues replace the default two (support, sales).
 func startWidget(t *testing.T, d store.Dialect, moreChannels, queues string) *env {
 	t.Helper()
@@ -42,9 +43,10 @@ func startWidget(t *testing.T, d store.Dialect, moreChannels, queues string) *en
 listen: 127.0.0.1:0
 database: {url: %q}
 bootstrap_owner: {email: owner@example.com, password: owner-password}
+trusted_proxies: [127.0.0.1/32]
 channels:
   - {id: site, kind: widget, name: Website, queue: support, allowed_origins: [%q], identity_secret: %q}
-  - {id: tight, kind: widget, name: Tight, queue: sales, real_ip_header: X-Forwarded-For,
+  - {id: tight, kind: widget, name: Tight, queue: sales,
      rate_limits: {ip_per_minute: 8, visitor_per_minute: 4}, max_message_length: 50}
 %squeues:
 %s`, storetest.URL(t, d), shopOrigin, identitySecret, moreChannels, queues)
