@@ -218,7 +218,7 @@ func channelsRegister(ctx context.Context, args []string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	chans, err := daemon.BuildChannels(cfg, adapters.Deps{Logger: daemon.NewLogger(cfg, os.Stderr), PublicURL: strings.TrimSuffix(cfg.PublicURL, "/")})
+	chans, err := daemon.OfflineChannels(cfg, daemon.NewLogger(cfg, os.Stderr))
 	if err != nil {
 		return err
 	}

@@ -110,3 +110,29 @@ func TestConfigCheckNamesTheKey(t *testing.T) {
 		t.Errorf("whatsapp without access_token: %v", err)
 	}
 }
+
+// TestChannelsRegisterPrintsHookURLs: `inboxd channels register` builds
+// the channels without a daemon, so every kind that takes webhooks tells
+// its URL (telegram, messenger, instagram and whatsapp once failed with
+// "no ingester"); a polling-only kind says it takes none.
+func TestChannelsRegisterPrintsHookURLs(t *testing.T) {
+	path := writeCheckConfig(t, "", channelsOfEveryKind)
+	for id, want := range map[string]string{
+		"crm": "https://inbox.example.com/hooks/webhook/crm",
+		"tgh": "https://inbox.example.com/hooks/telegram/tgh",
+		"fb":  "https://inbox.example.com/hooks/meta/fb",
+		"ig":  "https://inbox.example.com/hooks/meta/ig",
+		"wa":  "https://inbox.example.com/hooks/whatsapp/wa",
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"channels", "register", id, "--config", path}, strings.NewReader(""), &out, &errOut)
+		if err != nil || !strings.Contains(out.String(), want) {
+			t.Errorf("register %s: err %v, output %q, want %s", id, err, out.String()+errOut.String(), want)
+		}
+	}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"channels", "register", "mail", "--config", path}, strings.NewReader(""), &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "takes no webhooks") {
+		t.Errorf("register mail: err %v, want \"takes no webhooks\"", err)
+	}
+}

@@ -478,9 +478,16 @@ func (c *Config) Validate() error {
 // channels are built around an ingester that stores nothing, then dropped.
 // Errors name the channel and the key.
 func CheckChannels(cfg *Config) error {
-	_, err := BuildChannels(cfg, adapters.Deps{Ingest: noIngest{}, Logger: slog.New(slog.DiscardHandler),
-		PublicURL: strings.TrimSuffix(cfg.PublicURL, "/")})
+	_, err := OfflineChannels(cfg, slog.New(slog.DiscardHandler))
 	return err
+}
+
+// OfflineChannels builds the config's channels for a command that runs
+// no daemon (config check, channels register): they store nothing and
+// run no poller.
+func OfflineChannels(cfg *Config, logger *slog.Logger) (map[string]adapters.Channel, error) {
+	return BuildChannels(cfg, adapters.Deps{Ingest: noIngest{}, Logger: logger,
+		PublicURL: strings.TrimSuffix(cfg.PublicURL, "/")})
 }
 
 // noIngest is the ingester of channels built only to be validated.
