@@ -92,6 +92,9 @@ type mimeScan struct {
 type boundaryFrame struct {
 	delim     []byte // "--" + boundary
 	seenDelim bool   // false while in the preamble
+	// anywhere: a delimiter after a bare CR was seen, after which enmime
+	// looks for the next one anywhere in a line, as in a preamble.
+	anywhere bool
 }
 
 // scanMIME walks the MIME structure of raw the way enmime will read it,
@@ -135,6 +138,15 @@ func scanMIME(raw []byte, lim limits, deadline time.Time) (mimeScan, *limitHit) 
 			return sc, timeHit()
 		}
 		level, term := matchBoundary(stack, line)
+		if level < 0 {
+			if cut, at := crBoundary(stack, line); cut > 0 {
+				// enmime also looks for a boundary two bytes after a bare
+				// CR; the line ends there for it.
+				end = pos + cut
+				line = raw[pos:end]
+				stack[at].anywhere = true
+			}
+		}
 		if level >= 0 {
 			if hit := endLeaf(pos); hit != nil {
 				return sc, hit
@@ -228,16 +240,17 @@ func (sc *mimeScan) leaf(raw []byte, start, body, end int, mtype, cte string, li
 func matchBoundary(stack []boundaryFrame, line []byte) (level int, term bool) {
 	for i := len(stack) - 1; i >= 0; i-- {
 		d := stack[i].delim
+		lineStart := stack[i].seenDelim && !stack[i].anywhere
 		search := line
-		if stack[i].seenDelim {
+		if lineStart {
 			search = line[:min(len(line), len(d)+1)]
 		}
 		idx := bytes.Index(search, d)
-		if idx < 0 || (stack[i].seenDelim && idx == 1 && line[0] == '\r') {
+		if idx < 0 || (lineStart && idx == 1 && line[0] == '\r') {
 			continue
 		}
 		rest := line[idx+len(d):]
-		if bytes.HasPrefix(rest, []byte("--")) && (idx == 0 || !stack[i].seenDelim) {
+		if bytes.HasPrefix(rest, []byte("--")) && (idx == 0 || !lineStart) {
 			return i, true
 		}
 		if len(rest) > 0 && isSpace(rest[0]) {
@@ -245,6 +258,24 @@ func matchBoundary(stack []boundaryFrame, line []byte) (level int, term bool) {
 		}
 	}
 	return -1, false
+}
+
+// crBoundary returns where a boundary starts two bytes after a bare CR
+// in line, and its level; 0 when none does.
+func crBoundary(stack []boundaryFrame, line []byte) (cut, level int) {
+	for i := 0; i+2 < len(line); i++ {
+		j := bytes.IndexByte(line[i:len(line)-2], '\r')
+		if j < 0 {
+			return 0, -1
+		}
+		i += j
+		if line[i+1] != '\n' {
+			if level, _ := matchBoundary(stack, line[i+2:]); level >= 0 {
+				return i + 2, level
+			}
+		}
+	}
+	return 0, -1
 }
 
 func isSpace(c byte) bool {

@@ -178,6 +178,19 @@ func enmimeShape(p *enmime.Part, depth int) (parts, maxDepth int) {
 	return parts, maxDepth
 }
 
+// crNested nests n multiparts whose inner ones start in a second part, on
+// a line enmime takes for a delimiter only because a delimiter after a
+// bare CR made it look for one anywhere in the next lines.
+func crNested(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("Content-Type: multipart/mixed; boundary=\"b0\"\n\n")
+	for i := range n {
+		fmt.Fprintf(&b, "--b%d\n\none\rX--b%d\nfoo --b%d \nContent-Type: multipart/mixed; boundary=\"b%d\"\n\n", i, i, i, i+1)
+	}
+	fmt.Fprintf(&b, "--b%d\n\ndeep\n", n)
+	return b.Bytes()
+}
+
 // The walk must see at least the parts and the nesting enmime builds, or
 // a mail could pass the limits and still cost enmime what they prevent.
 func TestScanMIMESeesWhatEnmimeBuilds(t *testing.T) {
@@ -191,8 +204,9 @@ func TestScanMIMESeesWhatEnmimeBuilds(t *testing.T) {
 		"parts":         partsBomb(50),
 		"boundary one byte in": []byte("Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\nx--b\n\ntwo\n" +
 			"--b\nContent-Type: multipart/alternative; boundary=c\n\npreamble --c\n\nthree\n--c\n\nfour\n--b--\n"),
-		"no boundary parameter": []byte("Content-Type: multipart/mixed\n\n--\n\none\n-- \n\ntwo\n"),
-		"text with boundary":    []byte("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; boundary=c\n\n--c\n\nx\n--b--\n"),
+		"no boundary parameter":     []byte("Content-Type: multipart/mixed\n\n--\n\none\n-- \n\ntwo\n"),
+		"boundaries after bare CRs": crNested(6),
+		"text with boundary":        []byte("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; boundary=c\n\n--c\n\nx\n--b--\n"),
 	}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
