@@ -231,23 +231,42 @@ func TestScanMIMESeesWhatEnmimeBuilds(t *testing.T) {
 	}
 }
 
-// BenchmarkParseBomb prints what the two bombs of the audit cost now:
+// chainsAtLimit is the costliest mail within the limits found so far: n
+// chains of maxMIMEDepth multiparts, each closed only by the next chain's
+// delimiter (enmime's work doubles with each level closed that way).
+func chainsAtLimit(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("From: Mallory <mallory@example.com>\nSubject: Chains\nContent-Type: multipart/mixed; boundary=\"r\"\n\n")
+	for c := range n {
+		fmt.Fprintf(&b, "--r\nContent-Type: multipart/mixed; boundary=\"c%d_1\"\n\n", c)
+		for l := 1; l < maxMIMEDepth-1; l++ {
+			fmt.Fprintf(&b, "--c%d_%d\nContent-Type: multipart/mixed; boundary=\"c%d_%d\"\n\n", c, l, c, l+1)
+		}
+		fmt.Fprintf(&b, "--c%d_%d\nContent-Type: text/plain\n\nx\n", c, maxMIMEDepth-1)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkParseBomb prints what the two bombs of the audit cost now, and
+// the costliest mail found that stays within the limits:
 //
 //	go test -run='^$' -bench=ParseBomb -benchmem ./adapters/email/
 func BenchmarkParseBomb(b *testing.B) {
 	for _, bm := range []struct {
-		name string
-		raw  []byte
+		name  string
+		raw   []byte
+		limit string
 	}{
-		{"nested20000", nestedBomb(20000)},
-		{"parts200000", partsBomb(200000)},
+		{"nested20000", nestedBomb(20000), LimitDepth},
+		{"parts200000", partsBomb(200000), LimitParts},
+		{"within/unclosed12x80", chainsAtLimit(80), ""},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bm.raw)))
 			for b.Loop() {
-				if p := Parse("mail", bm.raw, testOpts); p.Limit == "" {
-					b.Fatal("no limit hit")
+				if p := Parse("mail", bm.raw, testOpts); p.Limit != bm.limit {
+					b.Fatalf("limit %q, want %q", p.Limit, bm.limit)
 				}
 			}
 		})
