@@ -137,7 +137,7 @@ func scanMIME(raw []byte, lim limits, deadline time.Time) (mimeScan, *limitHit) 
 		if lines%scanClockLines == 0 && lim.now().After(deadline) {
 			return sc, timeHit()
 		}
-		level, term := matchBoundary(stack, line)
+		level, term := matchBoundary(stack, line, false)
 		if level < 0 {
 			if cut, at := crBoundary(stack, line); cut > 0 {
 				// enmime also looks for a boundary two bytes after a bare
@@ -236,11 +236,15 @@ func (sc *mimeScan) leaf(raw []byte, start, body, end int, mtype, cte string, li
 // close the line is, as enmime's boundary reader finds them: "--boundary"
 // then white space at the start of the line or one byte in,
 // "--boundary--" at its start; in a preamble, anywhere in the line. A line
-// that closes an outer multipart ends the inner ones too.
-func matchBoundary(stack []boundaryFrame, line []byte) (level int, term bool) {
+// that closes an outer multipart ends the inner ones too. lineStartOnly
+// skips the multiparts matched anywhere.
+func matchBoundary(stack []boundaryFrame, line []byte, lineStartOnly bool) (level int, term bool) {
 	for i := len(stack) - 1; i >= 0; i-- {
 		d := stack[i].delim
 		lineStart := stack[i].seenDelim && !stack[i].anywhere
+		if lineStartOnly && !lineStart {
+			continue
+		}
 		search := line
 		if lineStart {
 			search = line[:min(len(line), len(d)+1)]
@@ -270,7 +274,8 @@ func crBoundary(stack []boundaryFrame, line []byte) (cut, level int) {
 		}
 		i += j
 		if line[i+1] != '\n' {
-			if level, _ := matchBoundary(stack, line[i+2:]); level >= 0 {
+			// Frames matched anywhere already failed on the whole line.
+			if level, _ := matchBoundary(stack, line[i+2:], true); level >= 0 {
 				return i + 2, level
 			}
 		}

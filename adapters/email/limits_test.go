@@ -260,6 +260,10 @@ func BenchmarkParseBomb(b *testing.B) {
 		{"nested20000", nestedBomb(20000), LimitDepth},
 		{"parts200000", partsBomb(200000), LimitParts},
 		{"within/unclosed12x80", chainsAtLimit(80), ""},
+		// A 1 MB preamble line of bare CRs: each is a place enmime looks
+		// for a boundary; looking for it anywhere after each was quadratic.
+		{"within/crs1MB", []byte("Content-Type: multipart/mixed; boundary=b\n\n" +
+			strings.Repeat("\rX", 1<<19) + "\n--b\n\nx\n--b--\n"), ""},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
