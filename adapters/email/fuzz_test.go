@@ -23,6 +23,9 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(raw)
 	}
+	// Small MIME bombs, one over each structure limit.
+	f.Add(nestedBomb(maxMIMEDepth + 2))
+	f.Add(partsBomb(maxMIMEParts + 10))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		done := make(chan Parsed, 1)
 		go func() { done <- Parse("mail", raw, testOpts) }()
@@ -37,6 +40,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if strings.HasPrefix(p.Inbound.Meta[MetaParseError], "parser panic") {
 			t.Fatalf("panic: %s", p.Inbound.Meta[MetaParseError])
+		}
+		if p.Limit != "" && p.Inbound.Meta[MetaLimit] != p.Limit {
+			t.Fatalf("limit %q but meta %q", p.Limit, p.Inbound.Meta[MetaLimit])
 		}
 		if p.Bounce != nil && p.Bounce.ProviderID == "" {
 			t.Fatalf("bounce without a message id")

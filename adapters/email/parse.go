@@ -40,6 +40,7 @@ const (
 	MetaDropped      = "attachments_dropped" // attachments over the limits, not stored
 	MetaBounceOf     = "bounce_of"           // the Message-ID a bounce reports on
 	MetaMessageIDRaw = "message_id_header"   // a Message-ID too long to be the external id
+	MetaLimit        = "limit_exceeded"      // the parse limit a mail went over (Limit*)
 )
 
 // ParseOptions is what Parse needs to know of the channel.
@@ -58,6 +59,10 @@ type Parsed struct {
 	// Bounce is set when the message reports that a mail we sent (its
 	// Message-ID is the ProviderID) could not be delivered.
 	Bounce *inbox.DeliveryUpdate
+	// Limit names the parse limit the mail went over (Limit*), "" when
+	// none: the message then only says so, with its headers and first
+	// text part.
+	Limit string
 }
 
 var mimeParser = enmime.NewParser(
@@ -69,9 +74,14 @@ var mimeParser = enmime.NewParser(
 // Parse turns a raw RFC 5322 message into an Inbound for channelID. It
 // never fails and never panics: what cannot be read is noted in
 // Meta["parse_error"] and the rest is kept, so that a broken mail is
-// stored and never blocks the mailbox. The result always passes
-// inbox.Inbound.Validate.
-func Parse(channelID string, raw []byte, opts ParseOptions) (out Parsed) {
+// stored and never blocks the mailbox. Its work is bounded (see
+// maxMIMEDepth and the limits next to it): a mail over a limit becomes a
+// message saying so. The result always passes inbox.Inbound.Validate.
+func Parse(channelID string, raw []byte, opts ParseOptions) Parsed {
+	return parseWithin(channelID, raw, opts, defaultLimits())
+}
+
+func parseWithin(channelID string, raw []byte, opts ParseOptions, lim limits) (out Parsed) {
 	defer func() {
 		// enmime is third-party code fed with anything the internet sends;
 		// a panic in it must cost one message its body, not the mailbox.
@@ -79,7 +89,16 @@ func Parse(channelID string, raw []byte, opts ParseOptions) (out Parsed) {
 			out = parseFallback(channelID, raw, opts, fmt.Sprintf("parser panic: %v", r))
 		}
 	}()
-	env, err := mimeParser.ReadEnvelope(bytes.NewReader(raw))
+	deadline := lim.now().Add(lim.budget(len(raw)))
+	scan, hit := scanMIME(raw, lim, deadline)
+	if hit != nil {
+		return overLimit(channelID, raw, opts, scan, hit)
+	}
+	br := &budgetReader{r: bytes.NewReader(raw), now: lim.now, deadline: deadline}
+	env, err := mimeParser.ReadEnvelope(br)
+	if br.expired || lim.now().After(deadline) {
+		return overLimit(channelID, raw, opts, scan, timeHit())
+	}
 	if err != nil {
 		return parseFallback(channelID, raw, opts, err.Error())
 	}

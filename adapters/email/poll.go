@@ -31,8 +31,11 @@ const (
 	// maxMessageBytes: bigger mails are imported by their header only,
 	// with a note; inbox.MaxAttachmentBytes could not hold them anyway.
 	maxMessageBytes = 40 << 20
-	backoffMin      = time.Second
-	backoffMax      = 5 * time.Minute
+	// maxHeaderBytes bounds the header fetched of a mail over
+	// maxMessageBytes.
+	maxHeaderBytes = 1 << 20
+	backoffMin     = time.Second
+	backoffMax     = 5 * time.Minute
 )
 
 // poller fetches one mailbox exactly once: the cursor
@@ -263,8 +266,11 @@ func (p *poller) fetchNew(ctx context.Context, c *imapclient.Client, validity ui
 // fetchBatch fetches, parses and ingests one batch with the cursor at its
 // last UID.
 func (p *poller) fetchBatch(ctx context.Context, c *imapclient.Client, validity uint32, batch []newUID) error {
-	whole := &imap.FetchItemBodySection{Peek: true}
-	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+	// Partial fetches bound what the server may send whatever size it
+	// listed: one byte over maxMessage tells a mail that grew too big.
+	whole := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Size: p.maxMessage + 1}}
+	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true,
+		Partial: &imap.SectionPartial{Size: maxHeaderBytes}}
 	var small, big imap.UIDSet
 	for _, u := range batch {
 		if u.size > p.maxMessage {
@@ -281,7 +287,12 @@ func (p *poller) fetchBatch(ctx context.Context, c *imapclient.Client, validity 
 			return fmt.Errorf("imap fetch: %w", err)
 		}
 		for _, b := range bufs {
-			raws[b.UID] = b.FindBodySection(whole)
+			raw := b.FindBodySection(whole)
+			if int64(len(raw)) > p.maxMessage {
+				hdr, _ := splitMessage(raw)
+				raw, tooBig[b.UID] = hdr, int64(len(raw))
+			}
+			raws[b.UID] = raw
 		}
 	}
 	if len(big) > 0 {
@@ -308,6 +319,9 @@ func (p *poller) fetchBatch(ctx context.Context, c *imapclient.Client, validity 
 			continue
 		}
 		parsed := Parse(p.channelID, raw, p.opts)
+		if parsed.Limit != "" {
+			p.log.Warn("imap mail over a parse limit, stored as a notice", "uid", u.uid, "limit", parsed.Limit)
+		}
 		in := parsed.Inbound
 		if size, ok := tooBig[u.uid]; ok {
 			in.Text = fmt.Sprintf("(This mail is %d bytes, more than inboxd imports; only its header was stored.)", size)
