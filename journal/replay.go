@@ -1,0 +1,79 @@
+package journal
+
+import (
+	"context"
+
+	"github.com/inboxd/inboxd/inbox"
+)
+
+// ReplayCap is how far behind the newest event a staff feed may resume: a
+// resume point further back (or before the oldest retained event) gets a
+// "reload" instead of a replay, so a replay never reads more than this
+// many ids' worth of rows.
+const ReplayCap = 10_000
+
+// replayPage is how many events one replay query reads.
+const replayPage = 500
+
+// EventFilter narrows a replay to the events a feed may send, in terms the
+// store can answer by an index. It may let through more than the feed
+// sends (the feed's own filter decides last), never less. The zero value
+// matches every event.
+type EventFilter struct {
+	// ConversationID, if set: that conversation's events only.
+	ConversationID int64
+	// Kinds, if any: events of these kinds only.
+	Kinds []inbox.EventKind
+	// Scoped: only the events of Queues, and those whose participants
+	// include Participant (if set).
+	Scoped      bool
+	Queues      []string
+	Participant int64
+}
+
+// ViewerFilter is the events u may see (Event.Visible), as a store filter:
+// owners, admins and agents of every queue may see events of any queue; an
+// agent of some queues, the events of those queues and of the
+// conversations it takes part in (its presence events included).
+func ViewerFilter(u *inbox.User) EventFilter {
+	if u.Role.IsAdmin() || len(u.Queues) == 0 {
+		return EventFilter{}
+	}
+	return EventFilter{Scoped: true, Queues: u.Queues, Participant: u.ID}
+}
+
+// Replay calls fn for every stored event after afterID that f and filter
+// accept, in id order, and returns the last id it read (filter accepted it
+// or not), so that a live stream can skip what replay already covered.
+// The store reads only the rows f matches.
+func Replay(ctx context.Context, r Reader, afterID int64, f EventFilter, filter func(*inbox.Event) bool, fn func(inbox.Event) error) (int64, error) {
+	last := afterID
+	for {
+		evs, err := r.EventsMatching(ctx, f, last, replayPage)
+		if err != nil {
+			return last, err
+		}
+		for i := range evs {
+			last = evs[i].ID
+			if filter != nil && !filter(&evs[i]) {
+				continue
+			}
+			if err := fn(evs[i]); err != nil {
+				return last, err
+			}
+		}
+		if len(evs) < replayPage {
+			return last, nil
+		}
+	}
+}
+
+// ReplayGap reports whether a feed resuming after afterID should reload
+// instead of replaying: it is more than ReplayCap ids behind newest, or
+// events after it were deleted (it is before oldest).
+func ReplayGap(afterID, oldest, newest int64) bool {
+	if newest == 0 || afterID >= newest {
+		return false
+	}
+	return newest-afterID > ReplayCap || afterID+1 < oldest
+}
