@@ -121,10 +121,24 @@ func visitorFeedKey(channel, contactKey string) string {
 
 func pageFeedKey(channel, ip string) string { return "page:" + channel + "\x00" + ip }
 
+// feedRetryAfter is the Retry-After of a feed refused for the cap: slots
+// of clients that went are freed within a sweep (feedSweep).
+const feedRetryAfter = "5"
+
+// lease takes a slot of key for the request's feed; beyond limit it
+// answers 429 with Retry-After.
+func (s *Server) lease(c echo.Context, key string, limit int, userID int64, tokenHash string) (*feedLease, error) {
+	l, err := s.owners.acquire(key, limit, userID, tokenHash)
+	if err != nil {
+		c.Response().Header().Set("Retry-After", feedRetryAfter)
+	}
+	return l, err
+}
+
 // staffLease takes a slot for the caller's feed (limits.feeds_per_user).
 func (s *Server) staffLease(c echo.Context) (*feedLease, error) {
 	u := currentUser(c)
-	return s.owners.acquire(userFeedKey(u.ID), s.o.FeedsPerUser, u.ID, HashToken(s.callerToken(c)))
+	return s.lease(c, userFeedKey(u.ID), s.o.FeedsPerUser, u.ID, HashToken(s.callerToken(c)))
 }
 
 // revalidateFeeds closes the open feeds of user userID (0: of every user)

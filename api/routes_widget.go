@@ -455,12 +455,12 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 	// reconnects when its own number differs (its first message).
 	spec.hello = sseFrame(0, "ready", []byte(fmt.Sprintf(`{"conversation":%d}`, number)))
 	if key != "" {
-		spec.lease, err = s.owners.acquire(visitorFeedKey(c.Param("channel"), key), s.o.FeedsPerVisitor, 0, "")
+		spec.lease, err = s.lease(c, visitorFeedKey(c.Param("channel"), key), s.o.FeedsPerVisitor, 0, "")
 	} else {
 		// Many visitors may share an address (an office, a mobile
 		// carrier): an anonymous page's feeds are counted per address
 		// with the larger per-user cap.
-		spec.lease, err = s.owners.acquire(pageFeedKey(c.Param("channel"), ch.ClientIP(c.Request())), s.o.FeedsPerUser, 0, "")
+		spec.lease, err = s.lease(c, pageFeedKey(c.Param("channel"), ch.ClientIP(c.Request())), s.o.FeedsPerUser, 0, "")
 	}
 	if err != nil {
 		return err

@@ -80,6 +80,7 @@ channels:
 type liveFeed struct {
 	status int
 	body   []byte // the error body when status is not 200
+	header http.Header
 	events chan sseEvent
 	ended  chan struct{} // closed when the server ends the stream
 	cancel context.CancelFunc
@@ -105,7 +106,7 @@ func (e *env) openFeed(path, token string, cookie bool, lastID string) *liveFeed
 		cancel()
 		e.t.Fatalf("GET %s: %v", path, err)
 	}
-	f := &liveFeed{status: resp.StatusCode, events: make(chan sseEvent, 1000), ended: make(chan struct{}), cancel: cancel}
+	f := &liveFeed{status: resp.StatusCode, header: resp.Header, events: make(chan sseEvent, 1000), ended: make(chan struct{}), cancel: cancel}
 	e.t.Cleanup(func() { cancel(); resp.Body.Close() })
 	if resp.StatusCode != 200 {
 		f.body, _ = io.ReadAll(resp.Body)
@@ -288,7 +289,7 @@ func TestFeedCaps(t *testing.T) {
 				annas = append(annas, f)
 			}
 			for _, p := range paths {
-				if f := e.openFeed(p, e.anna, false, ""); f.status != 429 || f.errorCode(t) != "rate_limited" {
+				if f := e.openFeed(p, e.anna, false, ""); f.status != 429 || f.errorCode(t) != "rate_limited" || f.header.Get("Retry-After") == "" {
 					t.Fatalf("feed beyond the cap, %s: %d %s", p, f.status, f.body)
 				}
 			}
