@@ -164,6 +164,9 @@ func (s *Server) replay(ctx context.Context, spec feedSpec, last int64, w *echo.
 			_, err := w.Write(sseFrame(newest, reloadEvent, []byte("{}")))
 			return newest, err
 		}
+		// A resume point from the future (a restored database) would
+		// hold back every live event up to it.
+		last = min(last, newest)
 	}
 	return journal.Replay(ctx, s.o.Reader, last, *spec.replay, spec.filter, func(e inbox.Event) error {
 		if b := spec.enc.encode(&e); b != nil {
