@@ -69,11 +69,15 @@ func Replay(ctx context.Context, r Reader, afterID int64, f EventFilter, filter 
 }
 
 // ReplayGap reports whether a feed resuming after afterID should reload
-// instead of replaying: it is more than ReplayCap ids behind newest, or
-// events after it were deleted (it is before oldest).
+// instead of replaying: events after it were deleted (it is before
+// oldest; 0, "from the start", is not), or more than ReplayCap ids lie
+// between it (or the oldest event) and newest.
 func ReplayGap(afterID, oldest, newest int64) bool {
 	if newest == 0 || afterID >= newest {
 		return false
 	}
-	return newest-afterID > ReplayCap || afterID+1 < oldest
+	if afterID > 0 && afterID+1 < oldest {
+		return true
+	}
+	return newest-max(afterID, oldest-1) > ReplayCap
 }
