@@ -24,22 +24,20 @@ type EventFilter struct {
 	ConversationID int64
 	// Kinds, if any: events of these kinds only.
 	Kinds []inbox.EventKind
-	// Scoped: only the events of Queues, and those whose participants
-	// include Participant (if set).
-	Scoped      bool
-	Queues      []string
-	Participant int64
+	// Agent, if set: what an agent may see (Event.Visible): the events
+	// whose participants include Agent (its conversations, its presence)
+	// and, of Queues (nil: every queue), the unassigned conversations'
+	// events and the queues' own (queue.*).
+	Agent  int64
+	Queues []string
 }
 
-// ViewerFilter is the events u may see (Event.Visible), as a store filter:
-// owners, admins and agents of every queue may see events of any queue; an
-// agent of some queues, the events of those queues and of the
-// conversations it takes part in (its presence events included).
+// ViewerFilter is the events u may see (Event.Visible), as a store filter.
 func ViewerFilter(u *inbox.User) EventFilter {
-	if u.Role.IsAdmin() || len(u.Queues) == 0 {
+	if u.Role.IsAdmin() {
 		return EventFilter{}
 	}
-	return EventFilter{Scoped: true, Queues: u.Queues, Participant: u.ID}
+	return EventFilter{Agent: u.ID, Queues: u.Queues}
 }
 
 // Replay calls fn for every stored event after afterID that f and filter

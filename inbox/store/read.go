@@ -241,9 +241,9 @@ func (s *Store) EventsSince(ctx context.Context, afterID int64, limit int) ([]in
 }
 
 // EventsMatching implements journal.Reader. A conversation's events are
-// read by events_conversation; a queue-scoped filter by events_queue and,
-// for the participant's events, by the id range (which the feeds bound to
-// journal.ReplayCap ids).
+// read by events_conversation; an agent's by the id range (which the
+// feeds bound to journal.ReplayCap ids), with only the rows it may see
+// leaving the database.
 func (s *Store) EventsMatching(ctx context.Context, f journal.EventFilter, afterID int64, limit int) ([]inbox.Event, error) {
 	where, args := []string{"id > ?"}, []any{afterID}
 	if f.ConversationID != 0 {
@@ -258,21 +258,18 @@ func (s *Store) EventsMatching(ctx context.Context, f journal.EventFilter, after
 		where = append(where, "kind IN ?")
 		args = append(args, kinds)
 	}
-	if f.Scoped {
-		var or []string
+	if f.Agent != 0 {
+		// participants is "1,2,3": match ",id," in ",1,2,3,".
+		mine := "(',' || participants || ',') LIKE ?"
+		args = append(args, "%,"+strconv.FormatInt(f.Agent, 10)+",%")
+		queues := "(status = ? OR kind IN ?)"
+		args = append(args, string(inbox.StatusUnassigned),
+			[]string{string(inbox.EventQueueOpened), string(inbox.EventQueueClosed), string(inbox.EventQueueOverride)})
 		if len(f.Queues) > 0 {
-			or = append(or, "queue IN ?")
+			queues += " AND queue IN ?"
 			args = append(args, f.Queues)
 		}
-		if f.Participant != 0 {
-			// participants is "1,2,3": match ",id," in ",1,2,3,".
-			or = append(or, "(',' || participants || ',') LIKE ?")
-			args = append(args, "%,"+strconv.FormatInt(f.Participant, 10)+",%")
-		}
-		if len(or) == 0 {
-			return nil, nil
-		}
-		where = append(where, "("+strings.Join(or, " OR ")+")")
+		where = append(where, "("+mine+" OR ("+queues+"))")
 	}
 	args = append(args, limit)
 	var rs []struct {
