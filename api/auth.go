@@ -151,6 +151,8 @@ func (s *Server) logout(c echo.Context) error {
 			return err
 		}
 	}
+	// The feeds opened with the session end with it.
+	s.revalidateFeeds(c.Request().Context(), currentUser(c).ID)
 	s.setCookie(c, SessionCookie, "", true, time.Unix(1, 0))
 	s.setCookie(c, CSRFCookie, "", false, time.Unix(1, 0))
 	return c.NoContent(http.StatusNoContent)

@@ -60,11 +60,12 @@ type feedWriter interface {
 	close()
 }
 
-// RunFeeds sends the live feeds' heartbeats and closes those whose client
-// has gone, until ctx is done; then it closes every feed and refuses new
+// RunFeeds sends the live feeds' heartbeats, closes those whose client
+// has gone and, at each heartbeat, those whose credential is no longer
+// valid, until ctx is done; then it closes every feed and refuses new
 // ones. Run it for the server's lifetime: feeds leave net/http once they
 // are streaming, so http.Server.Shutdown neither waits for nor closes them.
-func (s *Server) RunFeeds(ctx context.Context) { s.feeds.run(ctx) }
+func (s *Server) RunFeeds(ctx context.Context) { s.feeds.run(ctx, s.recheckFeeds) }
 
 // feedSet is the server's live feeds.
 type feedSet struct {
@@ -87,7 +88,13 @@ func newFeedSet(heartbeat time.Duration) *feedSet {
 // open registers a feed; from now on it queues the events filter accepts,
 // encoded by enc. It returns nil when the set is closed (shutting down).
 func (fs *feedSet) open(filter func(*inbox.Event) bool, enc *feedEncoding) *feed {
-	f := &feed{set: fs, filter: filter, enc: enc}
+	return fs.openLeased(filter, enc, nil)
+}
+
+// openLeased is open for a feed holding lease, which it releases when it
+// closes, whatever closes it.
+func (fs *feedSet) openLeased(filter func(*inbox.Event) bool, enc *feedEncoding, lease *feedLease) *feed {
+	f := &feed{set: fs, filter: filter, enc: enc, lease: lease}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.closed {
@@ -127,11 +134,12 @@ func (fs *feedSet) Deliver(events []inbox.Event) {
 	}
 }
 
-// run sends a heartbeat to every feed each heartbeat and, more often,
-// closes the feeds whose client has gone (a closed socket is otherwise
-// only noticed when a write fails), until ctx is done. Then it closes
+// run sends a heartbeat to every feed each heartbeat (after calling
+// onHeartbeat, if set) and, more often, closes the feeds whose client has
+// gone (a closed socket is otherwise only noticed when a write fails),
+// until ctx is done. Then it closes
 // every feed and refuses new ones.
-func (fs *feedSet) run(ctx context.Context) {
+func (fs *feedSet) run(ctx context.Context, onHeartbeat func(context.Context)) {
 	defer fs.close()
 	// Sweep every heartbeat/n, at most fs.sweep apart; ping every n-th.
 	n := int((fs.heartbeat + fs.sweep - 1) / fs.sweep)
@@ -143,6 +151,9 @@ func (fs *feedSet) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if tick%n == 0 && onHeartbeat != nil {
+			onHeartbeat(ctx)
 		}
 		feeds = fs.snapshot(feeds[:0])
 		for i, f := range feeds {
@@ -215,6 +226,7 @@ type feed struct {
 	set    *feedSet
 	filter func(*inbox.Event) bool
 	enc    *feedEncoding
+	lease  *feedLease // the owner's slot (nil: none)
 
 	mu sync.Mutex
 	w  feedWriter // nil until started
@@ -385,4 +397,5 @@ func (f *feed) close() {
 		close(done)
 	}
 	f.set.remove(f)
+	f.lease.release()
 }

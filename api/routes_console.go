@@ -79,8 +79,7 @@ func conversationPageData(c echo.Context, _ *inbox.User) (any, error) {
 // consoles use it for live lists and notifications (the journal feed is
 // for admins).
 func (s *Server) meEvents(c echo.Context) error {
-	u := currentUser(c)
-	return s.stream(c, feedSpec{filter: func(e *inbox.Event) bool { return e.Visible(u) }, enc: agentFrames, retry: 2 * time.Second})
+	return s.staffStream(c, 0)
 }
 
 // setProfile changes the caller's display name (what customers and
@@ -185,6 +184,8 @@ func (s *Server) setPassword(c echo.Context) error {
 		return err
 	}
 	s.o.Logger.Info("password changed", "user_id", u.ID, "ip", c.RealIP(), "api_tokens_revoked", revoke)
+	// The feeds of the sessions (and tokens) that ended close now.
+	s.revalidateFeeds(ctx, u.ID)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -284,9 +285,12 @@ func (s *Server) deleteToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := st.DeleteAPIToken(c.Request().Context(), currentUser(c).ID, id); err != nil {
+	u := currentUser(c)
+	if err := st.DeleteAPIToken(c.Request().Context(), u.ID, id); err != nil {
 		return err
 	}
+	// The feeds opened with the token close now.
+	s.revalidateFeeds(c.Request().Context(), u.ID)
 	return c.NoContent(http.StatusNoContent)
 }
 

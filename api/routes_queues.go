@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -212,6 +213,15 @@ func (s *Server) notificationEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	lease, err := s.staffLease(c)
+	if err != nil {
+		return err
+	}
+	defer lease.release()
+	// The feed ends when the client goes or its credential is revoked.
+	ctx, end := context.WithCancel(c.Request().Context())
+	defer end()
+	lease.bind(end)
 	ch, cancel := m.SubscribeNotifications(u.ID)
 	defer cancel()
 	w := openStream(c, 2*time.Second)
@@ -221,7 +231,6 @@ func (s *Server) notificationEvents(c echo.Context) error {
 		last = n.ID
 		return writeEvent(w, n.ID, "notification", b)
 	}
-	ctx := c.Request().Context()
 	for resuming {
 		ns, err := m.NotificationsSince(ctx, u.ID, last, 500)
 		if err != nil {

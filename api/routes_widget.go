@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/journal"
 )
 
 // WidgetOptions wires the website chat widget.
@@ -197,12 +198,13 @@ func (s *Server) widgetNewVisitor(c echo.Context, ch WidgetChannel) error {
 // widgetVisitor returns the contact key of the visitor whose token the
 // request carries (Authorization: Bearer; the query's token for
 // EventSource, which cannot set headers: there, no token at all is an
-// anonymous page that gets mode notices only, and the key is "").
+// anonymous page that gets mode notices only, and the key is ""). A
+// token that is claimed, even empty, must be valid (401).
 func (s *Server) widgetVisitor(c echo.Context, ch WidgetChannel, queryToken bool) (string, error) {
 	tok := bearer(c)
 	if tok == "" && queryToken {
 		tok = c.QueryParam("token")
-		if tok == "" {
+		if tok == "" && !c.QueryParams().Has("token") && c.Request().Header.Get("Authorization") == "" {
 			return "", nil // the feed's anonymous form: mode notices only
 		}
 	}
@@ -409,9 +411,13 @@ func isModeEvent(e *inbox.Event, queue string) bool {
 
 // widgetEvents is the visitor's live feed: its conversation's messages
 // (as visitorMessage), agents typing, and "mode" notices telling the
-// widget to fetch /config again. It resumes after Last-Event-ID like the
-// agents' feeds. The widget reconnects when its conversation changes (its
-// first message, or a new conversation after the reopen window).
+// widget to fetch /config again. A visitor's feed (?token=, which must be
+// valid: 401 otherwise) resumes after Last-Event-ID with its own
+// conversation's messages, read by the conversation's index. A page
+// without a token gets mode notices only, and resumes with one mode
+// notice, without reading the events table. The widget reconnects when
+// its conversation changes (its first message, or a new conversation
+// after the reopen window).
 func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 	key, err := s.widgetVisitor(c, ch, true)
 	if err != nil {
@@ -436,10 +442,29 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 		}
 		return e.Kind == inbox.EventMessageCreated || e.Kind == inbox.EventMessageUpdated || e.Kind == EventTyping
 	}
+	// Whatever mode changes a resuming widget missed, one notice makes it
+	// fetch /config again; its conversation's messages are replayed.
+	spec := feedSpec{filter: filter, enc: visitorFrames(queue), retry: 3 * time.Second,
+		resumed: sseFrame(0, "mode", []byte("{}"))}
+	if convID != 0 {
+		spec.replay = &journal.EventFilter{ConversationID: convID,
+			Kinds: []inbox.EventKind{inbox.EventMessageCreated, inbox.EventMessageUpdated}}
+	}
 	// ready names the conversation this feed follows: the widget
 	// reconnects when its own number differs (its first message).
-	ready := sseFrame(0, "ready", []byte(fmt.Sprintf(`{"conversation":%d}`, number)))
-	return s.stream(c, feedSpec{filter: filter, enc: visitorFrames(queue), retry: 3 * time.Second, hello: ready})
+	spec.hello = sseFrame(0, "ready", []byte(fmt.Sprintf(`{"conversation":%d}`, number)))
+	if key != "" {
+		spec.lease, err = s.lease(c, visitorFeedKey(c.Param("channel"), key), s.o.FeedsPerVisitor, 0, "")
+	} else {
+		// Many visitors may share an address (an office, a mobile
+		// carrier): an anonymous page's feeds are counted per address
+		// with the larger per-user cap.
+		spec.lease, err = s.lease(c, pageFeedKey(c.Param("channel"), ch.ClientIP(c.Request())), s.o.FeedsPerUser, 0, "")
+	}
+	if err != nil {
+		return err
+	}
+	return s.stream(c, spec)
 }
 
 // visitorFrames is what the visitors of queue's widgets are sent.

@@ -30,6 +30,9 @@ type Users interface {
 	CreateToken(ctx context.Context, userID int64, hash, kind, name string, now, expires time.Time) error
 	UserByToken(ctx context.Context, hash string, now time.Time) (*inbox.User, string, error)
 	DeleteToken(ctx context.Context, hash string) error
+	// LiveTokens returns which of the hashes are of live (stored, not
+	// expired) tokens.
+	LiveTokens(ctx context.Context, hashes []string, now time.Time) (map[string]bool, error)
 	SetPresence(ctx context.Context, userID int64, p inbox.Presence) error
 }
 
@@ -76,11 +79,17 @@ type Options struct {
 	SecureCookies bool
 	// PasswordCheck compares a password with a stored hash.
 	PasswordCheck func(hash, password string) bool
-	// Heartbeat is the SSE keep-alive interval (default 25s).
+	// Heartbeat is the SSE keep-alive interval (default 25s); the live
+	// feeds' credentials are re-checked at each.
 	Heartbeat time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed (none: the connection's address is the client's).
 	TrustedProxies []*net.IPNet
+	// FeedsPerUser and FeedsPerVisitor cap the concurrent live feeds of a
+	// staff user, and of a widget visitor (or an anonymous widget page's
+	// address); 429 beyond. Defaults: DefaultFeedsPerUser and
+	// DefaultFeedsPerVisitor.
+	FeedsPerUser, FeedsPerVisitor int
 
 	// Per-feature options, each defined next to its routes.
 	Queues  QueueOptions
@@ -95,11 +104,12 @@ type Server struct {
 	channels map[string]inbox.ChannelInfo
 	routes   []Route
 	metrics  *metrics
-	logins   *loginGuard
+	logins    *loginGuard
 	// passwords throttles wrong current passwords per user (password changes).
 	passwords *throttle
 	dummyHash string
 	feeds     *feedSet
+	owners    *feedOwners
 }
 
 //go:embed openapi.yaml
@@ -122,6 +132,12 @@ func New(o Options) *Server {
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 25 * time.Second
 	}
+	if o.FeedsPerUser <= 0 {
+		o.FeedsPerUser = DefaultFeedsPerUser
+	}
+	if o.FeedsPerVisitor <= 0 {
+		o.FeedsPerVisitor = DefaultFeedsPerVisitor
+	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
@@ -134,6 +150,7 @@ func New(o Options) *Server {
 		s.channels[c.ID] = c
 	}
 	s.feeds = newFeedSet(o.Heartbeat)
+	s.owners = newFeedOwners()
 	o.Hub.Attach(s.feeds)
 	s.metrics = newMetrics(o.Registry, func() float64 { return float64(o.Hub.Subscribers()) })
 	e := s.e

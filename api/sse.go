@@ -23,8 +23,7 @@ type feedEvent struct {
 }
 
 func (s *Server) journalEvents(c echo.Context) error {
-	u := currentUser(c)
-	return s.stream(c, feedSpec{filter: func(e *inbox.Event) bool { return e.Visible(u) }, enc: agentFrames, retry: 2 * time.Second})
+	return s.staffStream(c, 0)
 }
 
 func (s *Server) conversationEvents(c echo.Context) error {
@@ -36,8 +35,26 @@ func (s *Server) conversationEvents(c echo.Context) error {
 	if _, err := s.o.Journal.Conversation(c.Request().Context(), u, id); err != nil {
 		return err
 	}
-	return s.stream(c, feedSpec{filter: func(e *inbox.Event) bool { return e.ConversationID == id && e.Visible(u) },
-		enc: agentFrames, retry: 2 * time.Second})
+	return s.staffStream(c, id)
+}
+
+// staffStream is a staff user's feed of what it may see: of conversation
+// convID, or of everything (0). Its replay reads the viewer's rows only,
+// and at most journal.ReplayCap ids' worth.
+func (s *Server) staffStream(c echo.Context, convID int64) error {
+	u := currentUser(c)
+	filter := func(e *inbox.Event) bool { return e.Visible(u) }
+	replay := journal.ViewerFilter(u)
+	if convID != 0 {
+		filter = func(e *inbox.Event) bool { return e.ConversationID == convID && e.Visible(u) }
+		replay = journal.EventFilter{ConversationID: convID}
+	}
+	lease, err := s.staffLease(c)
+	if err != nil {
+		return err
+	}
+	return s.stream(c, feedSpec{filter: filter, enc: agentFrames, retry: 2 * time.Second,
+		replay: &replay, capped: true, lease: lease})
 }
 
 // agentFrames is what the agents' feeds send: every event as feedEvent.
@@ -45,6 +62,10 @@ var agentFrames = &feedEncoding{key: "agent", encode: func(e *inbox.Event) []byt
 	b, _ := json.Marshal(feedEvent{ID: e.ID, Kind: e.Kind, ConversationID: e.ConversationID, Payload: e.Payload})
 	return sseFrame(e.ID, string(e.Kind), b)
 }}
+
+// reloadEvent tells a client that resumed too far back to reload what it
+// shows (the feed then streams live from the id it carries).
+const reloadEvent = "reload"
 
 // feedSpec is what a live feed sends.
 type feedSpec struct {
@@ -54,6 +75,19 @@ type feedSpec struct {
 	retry time.Duration
 	// hello is a frame sent before the replay (the widget's ready event).
 	hello []byte
+	// replay is what a resuming client is sent from the events table,
+	// read by the store with this filter (filter decides last); nil:
+	// nothing is read, the client gets resumed instead.
+	replay *journal.EventFilter
+	// resumed is a frame sent to a resuming client before its replay.
+	resumed []byte
+	// capped: a resume point more than journal.ReplayCap ids behind, or
+	// before the oldest retained event, gets a reload event instead of a
+	// replay.
+	capped bool
+	// lease is the owner's slot; the feed releases it when it closes (and
+	// stream releases it when the feed never opens).
+	lease *feedLease
 }
 
 // stream writes the live feed: first what the client missed since
@@ -65,11 +99,16 @@ type feedSpec struct {
 func (s *Server) stream(c echo.Context, spec feedSpec) error {
 	last, resuming, err := resumeID(c)
 	if err != nil {
+		spec.lease.release()
 		return err
 	}
-	f := s.feeds.open(spec.filter, spec.enc)
+	f := s.feeds.openLeased(spec.filter, spec.enc, spec.lease)
 	if f == nil {
+		spec.lease.release()
 		return inbox.Errorf(inbox.EUnavailable, "shutting down")
+	}
+	if spec.lease != nil {
+		spec.lease.bind(f.close)
 	}
 	closeDelimited(c)
 	w := openStream(c, spec.retry)
@@ -78,14 +117,7 @@ func (s *Server) stream(c echo.Context, spec feedSpec) error {
 	}
 	ctx := c.Request().Context()
 	if resuming {
-		last, err = journal.Replay(ctx, s.o.Reader, last, spec.filter, func(e inbox.Event) error {
-			if b := spec.enc.encode(&e); b != nil {
-				_, err := w.Write(b)
-				return err
-			}
-			return nil
-		})
-		if err != nil {
+		if last, err = s.replay(ctx, spec, last, w); err != nil {
 			f.close()
 			return nil // the client reconnects and resumes
 		}
@@ -110,6 +142,39 @@ func (s *Server) stream(c echo.Context, spec feedSpec) error {
 	}
 	f.writer.Wait() // no write after the handler returns
 	return nil
+}
+
+// replay writes what a client resuming after last missed and returns the
+// id the live feed continues after.
+func (s *Server) replay(ctx context.Context, spec feedSpec, last int64, w *echo.Response) (int64, error) {
+	if spec.resumed != nil {
+		if _, err := w.Write(spec.resumed); err != nil {
+			return last, err
+		}
+	}
+	if spec.replay == nil {
+		return last, nil
+	}
+	if spec.capped {
+		oldest, newest, err := s.o.Reader.EventBounds(ctx)
+		if err != nil {
+			return last, err
+		}
+		if journal.ReplayGap(last, oldest, newest) {
+			_, err := w.Write(sseFrame(newest, reloadEvent, []byte("{}")))
+			return newest, err
+		}
+		// A resume point from the future (a restored database) would
+		// hold back every live event up to it.
+		last = min(last, newest)
+	}
+	return journal.Replay(ctx, s.o.Reader, last, *spec.replay, spec.filter, func(e inbox.Event) error {
+		if b := spec.enc.encode(&e); b != nil {
+			_, err := w.Write(b)
+			return err
+		}
+		return nil
+	})
 }
 
 // resumeID reads the id a reconnecting client saw last, from

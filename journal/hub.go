@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"context"
 	"sync"
 
 	"github.com/inboxd/inboxd/inbox"
@@ -139,29 +138,4 @@ func (h *Hub) Subscribers() int {
 		n += s.Subscribers()
 	}
 	return n
-}
-
-// Replay calls fn for every stored event after afterID that filter
-// accepts, in id order, and returns the last id it passed over (filtered
-// or not), so that a live stream can skip what replay already covered.
-func Replay(ctx context.Context, r Reader, afterID int64, filter func(*inbox.Event) bool, fn func(inbox.Event) error) (int64, error) {
-	last := afterID
-	for {
-		evs, err := r.EventsSince(ctx, last, 500)
-		if err != nil {
-			return last, err
-		}
-		for i := range evs {
-			last = evs[i].ID
-			if filter != nil && !filter(&evs[i]) {
-				continue
-			}
-			if err := fn(evs[i]); err != nil {
-				return last, err
-			}
-		}
-		if len(evs) < 500 {
-			return last, nil
-		}
-	}
 }

@@ -130,6 +130,12 @@ type Reader interface {
 	MarkRead(ctx context.Context, userID, conversationID int64) error
 	Activities(ctx context.Context, queue string, beforeID int64, limit int) ([]inbox.Activity, error)
 	EventsSince(ctx context.Context, afterID int64, limit int) ([]inbox.Event, error)
+	// EventsMatching is EventsSince narrowed by f, read by an index: the
+	// rows f excludes are not read.
+	EventsMatching(ctx context.Context, f EventFilter, afterID int64, limit int) ([]inbox.Event, error)
+	// EventBounds returns the oldest and the newest stored event ids
+	// (zeros: none).
+	EventBounds(ctx context.Context) (oldest, newest int64, err error)
 	Attachment(ctx context.Context, id int64) (*inbox.Attachment, int64, error)
 }
 

@@ -7,6 +7,7 @@
 //	inboxbench seed    [flags]   bulk-load conversations and messages into a database
 //	inboxbench journal [flags]   journal page latencies: first, deep, each filter, search
 //	inboxbench fanout  [flags]   SSE subscribers' delay from acknowledgement to event
+//	inboxbench replay  [flags]   a live feed's replay latency from a resume point
 package main
 
 import (
@@ -28,6 +29,7 @@ Usage:
   inboxbench seed    [flags]   bulk-load conversations and messages directly through the store
   inboxbench journal [flags]   p50/p95/p99 of journal pages: first, deep (cursor), each filter, search
   inboxbench fanout  [flags]   K SSE subscribers on the journal feed while ingesting at a fixed rate
+  inboxbench replay  [flags]   p50/p99 of a live feed's replay from a resume point
 
 Run "inboxbench <command> --help" for a command's flags. See docs/PERFORMANCE.md.
 `
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return journalCmd(ctx, rest, stdout, stderr)
 	case "fanout":
 		return fanoutCmd(ctx, rest, stdout, stderr)
+	case "replay":
+		return replayCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -45,6 +45,7 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	kind := fs.String("kind", "webhook", "kind of the --channels")
 	queue := fs.String("queue", "support", "queue of the --channels")
 	batch := fs.Int("batch", 500, "conversations per transaction")
+	events := fs.Bool("events", false, "also add a message.created event per message (the live feeds' replay source)")
 	agents := fs.Int("agents", 0, "agent users to create and assign to the active and inactive conversations, round robin (0: no participants)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -115,7 +116,7 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	start := time.Now()
 	last := start
 	err = st.Seed(ctx, store.SeedOptions{
-		Conversations: total, MessagesPer: *messagesPer, Channels: chans, Batch: *batch, Agents: agentIDs,
+		Conversations: total, MessagesPer: *messagesPer, Channels: chans, Batch: *batch, Agents: agentIDs, Events: *events,
 		Progress: func(done int) {
 			// One line every 2 s at most: a progress line per batch
 			// would flood the terminal at a million rows.

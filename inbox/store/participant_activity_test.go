@@ -113,10 +113,16 @@ func TestParticipantActivityBackfill(t *testing.T) {
 }
 
 // undoParticipantActivity takes a fresh store back to before migration
-// 0005 (for tests of the migrations before it, too).
+// 0005 (for tests of the migrations before it, too), undoing 0006 first.
 func undoParticipantActivity(t *testing.T, st *store.Store, d store.Dialect) {
 	t.Helper()
 	undoExpiryIndexes(t, st) // 0007 comes after
+	for _, u := range []string{`DROP INDEX events_conversation`, `DROP INDEX events_queue`,
+		`DELETE FROM schema_migrations WHERE version = 6`} {
+		if err := st.DB().Exec(u).Error; err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+	}
 	undo := []string{`DROP TRIGGER conversations_activity_update ON conversations`,
 		`DROP TRIGGER participants_activity_insert ON participants`,
 		`DROP FUNCTION conversations_activity_update()`, `DROP FUNCTION participants_activity_insert()`}

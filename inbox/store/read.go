@@ -237,6 +237,41 @@ func (s *Store) Activities(ctx context.Context, queue string, beforeID int64, li
 
 // EventsSince implements journal.Reader.
 func (s *Store) EventsSince(ctx context.Context, afterID int64, limit int) ([]inbox.Event, error) {
+	return s.EventsMatching(ctx, journal.EventFilter{}, afterID, limit)
+}
+
+// EventsMatching implements journal.Reader. A conversation's events are
+// read by events_conversation; an agent's by the id range (which the
+// feeds bound to journal.ReplayCap ids), with only the rows it may see
+// leaving the database.
+func (s *Store) EventsMatching(ctx context.Context, f journal.EventFilter, afterID int64, limit int) ([]inbox.Event, error) {
+	where, args := []string{"id > ?"}, []any{afterID}
+	if f.ConversationID != 0 {
+		where = append(where, "conversation_id = ?")
+		args = append(args, f.ConversationID)
+	}
+	if len(f.Kinds) > 0 {
+		kinds := make([]string, len(f.Kinds))
+		for i, k := range f.Kinds {
+			kinds[i] = string(k)
+		}
+		where = append(where, "kind IN ?")
+		args = append(args, kinds)
+	}
+	if f.Agent != 0 {
+		// participants is "1,2,3": match ",id," in ",1,2,3,".
+		mine := "(',' || participants || ',') LIKE ?"
+		args = append(args, "%,"+strconv.FormatInt(f.Agent, 10)+",%")
+		queues := "(status = ? OR kind IN ?)"
+		args = append(args, string(inbox.StatusUnassigned),
+			[]string{string(inbox.EventQueueOpened), string(inbox.EventQueueClosed), string(inbox.EventQueueOverride)})
+		if len(f.Queues) > 0 {
+			queues += " AND queue IN ?"
+			args = append(args, f.Queues)
+		}
+		where = append(where, "("+mine+" OR ("+queues+"))")
+	}
+	args = append(args, limit)
 	var rs []struct {
 		ID             int64
 		Kind           string
@@ -247,7 +282,7 @@ func (s *Store) EventsSince(ctx context.Context, afterID int64, limit int) ([]in
 		CreatedAt      time.Time
 	}
 	if err := s.read(ctx).Raw(`SELECT id, kind, conversation_id, queue, status, participants, payload, created_at
-		FROM events WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit).Scan(&rs).Error; err != nil {
+		FROM events WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...).Scan(&rs).Error; err != nil {
 		return nil, classify(err)
 	}
 	out := make([]inbox.Event, len(rs))
@@ -257,6 +292,14 @@ func (s *Store) EventsSince(ctx context.Context, afterID int64, limit int) ([]in
 			CreatedAt: r.CreatedAt.UTC()}
 	}
 	return out, nil
+}
+
+// EventBounds implements journal.Reader: two lookups at the ends of the
+// primary key.
+func (s *Store) EventBounds(ctx context.Context) (oldest, newest int64, err error) {
+	var lo, hi sql.NullInt64
+	err = s.read(ctx).Raw(`SELECT (SELECT MIN(id) FROM events), (SELECT MAX(id) FROM events)`).Row().Scan(&lo, &hi)
+	return lo.Int64, hi.Int64, classify(err)
 }
 
 // LastEventID returns the newest event id (0: none).

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ type SeedOptions struct {
 	Agents []int64
 	// Start is the oldest activity; each conversation is a second newer.
 	Start time.Time
+	// Events adds a message.created event per message (the live feeds'
+	// replay source), as the service writes them.
+	Events bool
 	// Batch is the rows per INSERT statement (default 500).
 	Batch int
 	// Progress, when set, is called after each batch with the count done.
@@ -59,8 +63,8 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 	for from := 0; from < o.Conversations; from += o.Batch {
 		to := min(from+o.Batch, o.Conversations)
 		err := db.Transaction(func(tx *gorm.DB) error {
-			var cs, vs, ms, ps []string
-			var ca, va, ma, pa []any
+			var cs, vs, ms, ps, es []string
+			var ca, va, ma, pa, ea []any
 			for i := from; i < to; i++ {
 				ch := o.Channels[i%len(o.Channels)]
 				cid, vid := base.Contacts+int64(i)+1, base.Convs+int64(i)+1
@@ -84,9 +88,20 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 				va = append(va, vid, base.Number+int64(i)+1, fmt.Sprintf("seed%x", vid), ch.ID, ch.Queue, cid,
 					fmt.Sprintf("Customer %d", cid), string(st), owner, at, at, at, text, closed, at)
 				for k := 0; k < o.MessagesPer; k++ {
+					mtext := fmt.Sprintf("%s text %d of conversation %d", text, k, vid)
 					ms = append(ms, "(?, ?, ?, ?, ?, ?)")
-					ma = append(ma, vid, ch.ID, "in", fmt.Sprintf("%s text %d of conversation %d", text, k, vid),
-						fmt.Sprintf("seed-%d-%d", vid, k), at)
+					ma = append(ma, vid, ch.ID, "in", mtext, fmt.Sprintf("seed-%d-%d", vid, k), at)
+					if o.Events {
+						var parts string
+						if owner != 0 {
+							parts = fmt.Sprint(owner)
+						}
+						payload, _ := json.Marshal(inbox.MessageView{ConversationID: vid, Direction: inbox.DirectionIn,
+							Author: &inbox.Participant{Name: fmt.Sprintf("Customer %d", cid)}, Text: mtext,
+							Attachments: []inbox.AttachmentView{}, CreatedAt: at})
+						es = append(es, "(?, ?, ?, ?, ?, ?, ?)")
+						ea = append(ea, string(inbox.EventMessageCreated), vid, ch.Queue, string(st), parts, string(payload), at)
+					}
 				}
 			}
 			if err := tx.Exec(`INSERT INTO contacts (id, channel_id, external_id, name, created_at, updated_at) VALUES `+
@@ -111,6 +126,15 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 				hi := min(lo+chunk, len(ms))
 				if err := tx.Exec(`INSERT INTO messages (conversation_id, channel_id, direction, text, external_id, created_at) VALUES `+
 					strings.Join(ms[lo:hi], ","), ma[lo*per:hi*per]...).Error; err != nil {
+					return err
+				}
+			}
+			per = 7
+			chunk = max(1, 30000/per)
+			for lo := 0; lo < len(es); lo += chunk {
+				hi := min(lo+chunk, len(es))
+				if err := tx.Exec(`INSERT INTO events (kind, conversation_id, queue, status, participants, payload, created_at) VALUES `+
+					strings.Join(es[lo:hi], ","), ea[lo*per:hi*per]...).Error; err != nil {
 					return err
 				}
 			}

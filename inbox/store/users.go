@@ -145,6 +145,29 @@ func (s *Store) UserByToken(ctx context.Context, hash string, now time.Time) (*i
 	return u, tk.Kind, nil
 }
 
+// LiveTokens returns which of the token hashes are live (stored and not
+// expired at now), in one query (per 500): the live feeds re-check the credentials
+// they were opened with.
+func (s *Store) LiveTokens(ctx context.Context, hashes []string, now time.Time) (map[string]bool, error) {
+	live := make(map[string]bool, len(hashes))
+	if len(hashes) == 0 {
+		return live, nil
+	}
+	for len(hashes) > 0 {
+		n := min(len(hashes), 500) // bound the statement's parameters
+		var rs []string
+		if err := s.read(ctx).Raw(`SELECT hash FROM tokens WHERE hash IN ? AND (expires_at IS NULL OR expires_at > ?)`, hashes[:n], now).
+			Scan(&rs).Error; err != nil {
+			return nil, classify(err)
+		}
+		for _, h := range rs {
+			live[h] = true
+		}
+		hashes = hashes[n:]
+	}
+	return live, nil
+}
+
 // DeleteToken removes a token (logout).
 func (s *Store) DeleteToken(ctx context.Context, hash string) error {
 	return s.InTx(ctx, func(itx inbox.Tx) error {

@@ -405,6 +405,12 @@
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () { ui.typing.textContent = ''; }, 5000);
     });
+    // "reload": the server replays no further back; fetch what was missed.
+    es.addEventListener('reload', function (e) {
+      if (e.lastEventId) lastEventId = e.lastEventId;
+      history();
+      refreshConfig();
+    });
     es.addEventListener('mode', function () {
       clearTimeout(modeTimer);
       modeTimer = setTimeout(refreshConfig, 200);

@@ -232,6 +232,9 @@ const ibx = (() => {
         }
       });
     }
+    // A feed that resumed too far back (the server keeps no replay that
+    // long) says "reload": what the page shows is stale, so show it anew.
+    source.addEventListener('reload', () => { source.close(); location.reload(); });
     source.addEventListener('open', () => body.classList.remove('offline-feed'));
     source.addEventListener('error', () => body.classList.add('offline-feed'));
   }

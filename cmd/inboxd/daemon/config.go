@@ -212,6 +212,10 @@ type LogCfg struct {
 // LimitsCfg bounds requests.
 type LimitsCfg struct {
 	MaxBody int64 `yaml:"max_body"` // bytes, default 1 MiB
+	// FeedsPerUser caps a staff user's concurrent live feeds (all kinds
+	// together); FeedsPerVisitor a widget visitor's. 429 beyond.
+	FeedsPerUser    int `yaml:"feeds_per_user"`    // default 32
+	FeedsPerVisitor int `yaml:"feeds_per_visitor"` // default 4
 }
 
 // OutboxCfg tunes reply delivery.
@@ -263,6 +267,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Limits.MaxBody == 0 {
 		c.Limits.MaxBody = 1 << 20
+	}
+	if c.Limits.FeedsPerUser == 0 {
+		c.Limits.FeedsPerUser = api.DefaultFeedsPerUser
+	}
+	if c.Limits.FeedsPerVisitor == 0 {
+		c.Limits.FeedsPerVisitor = api.DefaultFeedsPerVisitor
 	}
 	if c.BootstrapOwner.Name == "" {
 		c.BootstrapOwner.Name = "Owner"
@@ -411,6 +421,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxBody < 1024 {
 		bad("limits.max_body", "must be at least 1024 bytes")
+	}
+	if c.Limits.FeedsPerUser < 1 {
+		bad("limits.feeds_per_user", "must be at least 1")
+	}
+	if c.Limits.FeedsPerVisitor < 1 {
+		bad("limits.feeds_per_visitor", "must be at least 1")
 	}
 	switch c.Notifications.SMTP.TLS {
 	case "", "none", "starttls", "implicit":

@@ -19,7 +19,8 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || c.ReopenWindow != 168*time.Hour || c.Events.Retention != 168*time.Hour ||
-		len(c.Queues) != 1 || len(c.Channels) != 1 || c.Channels[0].Kind != "widget" {
+		len(c.Queues) != 1 || len(c.Channels) != 1 || c.Channels[0].Kind != "widget" ||
+		c.Limits.FeedsPerUser != 32 || c.Limits.FeedsPerVisitor != 4 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -78,6 +79,8 @@ func TestValidationNamesKeys(t *testing.T) {
 		{"queues: [{id: s}]\ntrusted_proxies: [127.0.0.1/32, proxy.local]", `trusted_proxies[1]: "proxy.local" is not an IP address or CIDR range`},
 		{"queues: [{id: s}]\ntrusted_proxies: [10.0.0.0/33]", `trusted_proxies[0]:`},
 		{"queues: [{id: s}]\ntrusted_proxies: 10.0.0.1", `trusted_proxies`},
+		{"queues: [{id: s}]\nlimits: {feeds_per_user: -1}", "limits.feeds_per_user: must be at least 1"},
+		{"queues: [{id: s}]\nlimits: {feeds_per_visitor: -2}", "limits.feeds_per_visitor: must be at least 1"},
 	}
 	for _, tt := range tests {
 		c, err := Parse([]byte(tt.yaml), env(nil))

@@ -233,7 +233,8 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	srv := api.New(api.Options{
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
 		Hooks: hooks, Fetchers: fetchers, Health: health, Registry: reg, Logger: log, Clock: o.Clock,
-		MaxBody: cfg.Limits.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		MaxBody: cfg.Limits.MaxBody, FeedsPerUser: cfg.Limits.FeedsPerUser, FeedsPerVisitor: cfg.Limits.FeedsPerVisitor,
+		SecureCookies:  strings.HasPrefix(cfg.PublicURL, "https://"),
 		PasswordCheck:  api.CheckPassword,
 		TrustedProxies: cfg.TrustedProxyNets(),
 		Ready:          map[string]func(context.Context) error{"database": st.Ping},

@@ -122,7 +122,7 @@ func runNotifier(ctx context.Context, w *wiring, m *queues.Manager, last int64) 
 	}
 	for ctx.Err() == nil {
 		sub := w.hub.Subscribe(filter)
-		_, err := journal.Replay(ctx, w.store, last, filter, add)
+		_, err := journal.Replay(ctx, w.store, last, journal.EventFilter{Kinds: []inbox.EventKind{inbox.EventMessageCreated}}, filter, add)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("notifier replay failed", "err", err)
 		}
