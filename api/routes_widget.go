@@ -459,7 +459,7 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 		// Many visitors may share an address (an office, a mobile
 		// carrier): an anonymous page's feeds are counted per address
 		// with the larger per-user cap.
-		spec.lease, err = s.lease(c, pageFeedKey(c.Param("channel"), ch.ClientIP(c.Request())), s.o.FeedsPerUser, 0, "")
+		spec.lease, err = s.lease(c, pageFeedKey(c.Param("channel"), c.RealIP()), s.o.FeedsPerUser, 0, "")
 	}
 	if err != nil {
 		return err

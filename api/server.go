@@ -104,7 +104,7 @@ type Server struct {
 	channels map[string]inbox.ChannelInfo
 	routes   []Route
 	metrics  *metrics
-	logins    *loginGuard
+	logins   *loginGuard
 	// passwords throttles wrong current passwords per user (password changes).
 	passwords *throttle
 	dummyHash string
