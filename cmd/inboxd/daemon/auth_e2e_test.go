@@ -2,14 +2,11 @@ package daemon_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,28 +17,10 @@ import (
 	"github.com/inboxd/inboxd/inbox/store/storetest"
 )
 
-// lockedBuffer collects the daemon's log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startAuth starts a daemon like start, with more top-level config
 // (trusted_proxies), the bootstrap owner's password hashed at cost, and
 // its log kept.
-func startAuth(t *testing.T, d store.Dialect, more string, cost int) (*env, *lockedBuffer) {
+func startAuth(t *testing.T, d store.Dialect, more string, cost int) (*env, *syncBuffer) {
 	t.Helper()
 	yaml := fmt.Sprintf(`
 listen: 127.0.0.1:0
@@ -52,24 +31,8 @@ queues:
 channels:
   - {id: site, kind: widget, name: Website, queue: support}
 %s`, storetest.URL(t, d), more)
-	cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
-	clock := &testClock{}
-	dm, err := daemon.Start(context.Background(), cfg, daemon.Options{
-		Logger: slog.New(slog.NewTextHandler(logs, nil)), Notice: io.Discard, BcryptCost: cost, Clock: clock,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dm.Stop)
-	e := &env{t: t, d: dm, base: "http://" + dm.Addr, clock: clock}
-	e.owner = e.login("owner@example.com", "owner-password")
+	logs := &syncBuffer{}
+	e := startYAML(t, yaml, daemon.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), BcryptCost: cost})
 	return e, logs
 }
 

@@ -121,6 +121,20 @@ channels:
   - {id: shop, kind: webhook, name: Shop, queue: sales, secret: %q}
   - {id: site, kind: widget, name: Website, queue: support}
 `, storetest.URL(t, d), secret, cb.URL, secret)
+	e := startYAML(t, yaml, daemon.Options{})
+	e.callback = cb
+	e.anna = e.addUser("anna@example.com", "Anna", inbox.RoleAgent, []string{"support"})
+	e.bob = e.addUser("bob@example.com", "Bob", inbox.RoleAgent, []string{"support"})
+	e.sales = e.addUser("sam@example.com", "Sam", inbox.RoleAgent, []string{"sales"})
+	return e
+}
+
+// startYAML starts a daemon on a YAML config, stopped when the test ends,
+// and logs its owner (owner@example.com, owner-password) in. Options left
+// zero get the tests' defaults: logs discarded, bcrypt.MinCost, a 50 ms
+// outbox poll; the clock is always a testClock (real time until frozen).
+func startYAML(t *testing.T, yaml string, opts daemon.Options) *env {
+	t.Helper()
 	cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -128,20 +142,27 @@ channels:
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Notice == nil {
+		opts.Notice = io.Discard
+	}
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = bcrypt.MinCost
+	}
+	if opts.OutboxPoll == 0 {
+		opts.OutboxPoll = 50 * time.Millisecond
+	}
 	clock := &testClock{}
-	dm, err := daemon.Start(context.Background(), cfg, daemon.Options{
-		Logger: slog.New(slog.DiscardHandler), Notice: io.Discard, BcryptCost: bcrypt.MinCost, OutboxPoll: 50 * time.Millisecond,
-		Clock: clock,
-	})
+	opts.Clock = clock
+	dm, err := daemon.Start(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dm.Stop)
-	e := &env{t: t, d: dm, base: "http://" + dm.Addr, callback: cb, clock: clock}
+	e := &env{t: t, d: dm, base: "http://" + dm.Addr, clock: clock}
 	e.owner = e.login("owner@example.com", "owner-password")
-	e.anna = e.addUser("anna@example.com", "Anna", inbox.RoleAgent, []string{"support"})
-	e.bob = e.addUser("bob@example.com", "Bob", inbox.RoleAgent, []string{"support"})
-	e.sales = e.addUser("sam@example.com", "Sam", inbox.RoleAgent, []string{"sales"})
 	return e
 }
 

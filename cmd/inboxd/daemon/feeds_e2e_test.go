@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/inboxd/inboxd/cmd/inboxd/daemon"
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/store"
@@ -55,22 +53,7 @@ channels:
   - {id: crm, kind: webhook, name: CRM, queue: support, secret: %q}
   - {id: site, kind: widget, name: Website, queue: support, rate_limits: {ip_per_minute: 100000, visitor_per_minute: 100000}}
 `, url, limits, secret)
-	cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	dm, err := daemon.Start(context.Background(), cfg, daemon.Options{
-		Logger: slog.New(slog.DiscardHandler), Notice: io.Discard, BcryptCost: bcrypt.MinCost, OutboxPoll: 50 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dm.Stop)
-	e := &env{t: t, d: dm, base: "http://" + dm.Addr}
-	e.owner = e.login("owner@example.com", "owner-password")
+	e := startYAML(t, yaml, daemon.Options{})
 	e.anna = e.addUser("anna@example.com", "Anna", inbox.RoleAgent, []string{"support"})
 	e.bob = e.addUser("bob@example.com", "Bob", inbox.RoleAgent, []string{"support"})
 	return e

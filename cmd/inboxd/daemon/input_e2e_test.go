@@ -4,7 +4,6 @@ package daemon_test
 // sizes, the contacts CSV, the request id.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,9 +11,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inboxd/inboxd/cmd/inboxd/daemon"
 	"github.com/inboxd/inboxd/inbox"
@@ -38,25 +34,9 @@ channels:
   - {id: crm, kind: webhook, name: CRM, queue: support, secret: %q, callback_url: %q}
   - {id: site, kind: widget, name: Website, queue: support}
 `, storetest.URL(t, d), secret, cb.URL)
-	cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	clock := &testClock{}
-	dm, err := daemon.Start(context.Background(), cfg, daemon.Options{
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Notice: io.Discard,
-		BcryptCost: bcrypt.MinCost, OutboxPoll: 50 * time.Millisecond, Clock: clock,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dm.Stop)
-	e := &env{t: t, d: dm, base: "http://" + dm.Addr, callback: cb, clock: clock}
-	e.owner = e.login("owner@example.com", "owner-password")
+	e := startYAML(t, yaml, daemon.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	e.callback = cb
 	e.anna = e.addUser("anna@example.com", "Anna", inbox.RoleAgent, []string{"support"})
 	return e, logs
 }
