@@ -32,7 +32,7 @@ func (c *Channel) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := Normalize(c.platform, c.id, body)
 	if err != nil {
-		c.log.Warn("meta webhook rejected", "error", err)
+		c.log.Warn("meta webhook rejected", "err", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -49,7 +49,7 @@ func (c *Channel) profile(ctx context.Context, psid string) (Profile, bool) {
 	p, err := c.fetchProfile(ctx, psid)
 	if err != nil {
 		// The PSID stands in; the message is stored regardless.
-		c.log.Warn("meta profile lookup failed", "contact_id", psid, "error", err)
+		c.log.Warn("meta profile lookup failed", "contact_id", psid, "err", err)
 		if ctx.Err() == nil {
 			c.profiles.put(psid, Profile{}, false, now)
 		}

@@ -183,7 +183,7 @@ func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadClose
 		}
 		return nil, "", fmt.Errorf("%w: fetch attachment: provider answered %d", c.unavailable(), resp.StatusCode)
 	}
-	return resp.Body, resp.Header.Get("Content-Type"), nil
+	return providerhttp.CapBody(resp.Body, inbox.MaxAttachmentBytes), resp.Header.Get("Content-Type"), nil
 }
 
 func (c *Channel) platformName() string {

@@ -294,6 +294,30 @@ func TestConfig(t *testing.T) {
 
 // Regression: fetch failures carried no inbox code, so the attachments
 // API answered 500 for an expired lookaside link.
+// TestFetchAttachmentCapped: a CDN that sends more than the attachment
+// limit makes the download fail as too large instead of streaming on.
+func TestFetchAttachmentCapped(t *testing.T) {
+	env := newTestChannel(t, Messenger, "allow_private_fetch: true\n")
+	chunk := make([]byte, 1<<20)
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for sent := int64(0); sent <= inbox.MaxAttachmentBytes; sent += int64(len(chunk)) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer cdn.Close()
+	rc, _, err := env.ch.FetchAttachment(t.Context(), cdn.URL+"/v/huge.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if inbox.ErrorCode(err) != inbox.ETooLarge || n > inbox.MaxAttachmentBytes {
+		t.Errorf("read %d bytes, err %v; want too_large at %d", n, err, inbox.MaxAttachmentBytes)
+	}
+}
+
 func TestFetchAttachmentErrorCodes(t *testing.T) {
 	env := newTestChannel(t, Messenger, "allow_private_fetch: true\n")
 	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -36,9 +36,9 @@ func ReadSigned(w http.ResponseWriter, r *http.Request, appSecret string, log *s
 // retries (retries are no-ops: messages are unique on their provider id).
 func StoreStatus(log *slog.Logger, name, op string, err error) (int, string) {
 	if inbox.ErrorCode(err) == inbox.EInvalid {
-		log.Warn(name+" webhook refused by the store", "op", op, "error", err)
+		log.Warn(name+" webhook refused by the store", "op", op, "err", err)
 		return http.StatusBadRequest, inbox.ErrorMessage(err)
 	}
-	log.Error(name+" webhook not stored", "op", op, "error", err)
+	log.Error(name+" webhook not stored", "op", op, "err", err)
 	return http.StatusServiceUnavailable, "storage unavailable, retry later"
 }

@@ -62,7 +62,7 @@ func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadClose
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
-	return &cappedBody{rc: resp.Body, left: inbox.MaxAttachmentBytes}, ctype, nil
+	return providerhttp.CapBody(resp.Body, inbox.MaxAttachmentBytes), ctype, nil
 }
 
 // fileURL is the download URL of a getFile path, each segment escaped.
@@ -94,28 +94,3 @@ func fetchError(err error) error {
 func unavailable() *inbox.Error {
 	return inbox.Errorf(inbox.EUnavailable, "Telegram is unavailable, retry later")
 }
-
-// cappedBody fails a download that grows past the limit rather than
-// silently truncating it.
-type cappedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (b *cappedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		var one [1]byte
-		if n, err := b.rc.Read(one[:]); n == 0 {
-			return 0, err // io.EOF: exactly at the limit
-		}
-		return 0, inbox.Errorf(inbox.ETooLarge, "attachment is too large")
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *cappedBody) Close() error { return b.rc.Close() }

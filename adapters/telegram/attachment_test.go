@@ -59,14 +59,3 @@ func TestFetchAttachment(t *testing.T) {
 		t.Errorf("error %q holds the token", err)
 	}
 }
-
-func TestCappedBody(t *testing.T) {
-	exact := &cappedBody{rc: io.NopCloser(strings.NewReader("abcd")), left: 4}
-	if b, err := io.ReadAll(exact); err != nil || string(b) != "abcd" {
-		t.Errorf("at the limit: %q, %v", b, err)
-	}
-	over := &cappedBody{rc: io.NopCloser(strings.NewReader("abcde")), left: 4}
-	if _, err := io.ReadAll(over); inbox.ErrorCode(err) != inbox.ETooLarge {
-		t.Errorf("over the limit: %v, want too_large", err)
-	}
-}

@@ -2,11 +2,11 @@ package viber
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
 
+	"github.com/inboxd/inboxd/adapters/providerhttp"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -42,28 +42,9 @@ func (c *Channel) FetchAttachment(ctx context.Context, ref string) (io.ReadClose
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	return &limitedBody{r: io.LimitReader(resp.Body, inbox.MaxAttachmentBytes+1), c: resp.Body}, ct, nil
+	return providerhttp.CapBody(resp.Body, inbox.MaxAttachmentBytes), ct, nil
 }
 
 func unavailable() *inbox.Error {
 	return inbox.Errorf(inbox.EUnavailable, "Viber is unavailable, retry later")
 }
-
-// limitedBody stops a download at inbox.MaxAttachmentBytes with an error
-// instead of a silently cut file.
-type limitedBody struct {
-	r io.Reader
-	c io.Closer
-	n int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.n += int64(n)
-	if b.n > inbox.MaxAttachmentBytes {
-		return 0, errors.New("viber attachment is larger than the attachment limit")
-	}
-	return n, err
-}
-
-func (b *limitedBody) Close() error { return b.c.Close() }

@@ -38,7 +38,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := Normalize(c.id, body, c.clock.Now())
 	if err != nil {
-		c.log.Warn("malformed viber callback", "error", err)
+		c.log.Warn("malformed viber callback", "err", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -78,10 +78,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (c *Channel) fail(w http.ResponseWriter, err error, args ...any) {
 	switch inbox.ErrorCode(err) {
 	case inbox.EInvalid, inbox.ETooLarge:
-		c.log.Warn("viber callback refused by the journal", append(args, "error", err)...)
+		c.log.Warn("viber callback refused by the journal", append(args, "err", err)...)
 		http.Error(w, inbox.ErrorMessage(err), http.StatusBadRequest)
 	default:
-		c.log.Error("cannot store viber callback", append(args, "error", err)...)
+		c.log.Error("cannot store viber callback", append(args, "err", err)...)
 		http.Error(w, "storage unavailable, retry later", http.StatusServiceUnavailable)
 	}
 }

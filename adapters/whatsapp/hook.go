@@ -32,7 +32,7 @@ func (c *Channel) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := Normalize(c.cfg.PhoneNumberID, c.id, body)
 	if err != nil {
-		c.log.Warn("whatsapp webhook rejected", "error", err)
+		c.log.Warn("whatsapp webhook rejected", "err", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
