@@ -88,7 +88,7 @@ func (c *Channel) sendText(ctx context.Context, out inbox.Outbound, text string)
 		// duplicate it, so succeed without an id (delivery reports for
 		// it will not match).
 		c.log.Warn("viber accepted a message without a usable message_token",
-			"message_id", out.MessageID, "error", err)
+			"message_id", out.MessageID, "err", err)
 		return "", nil
 	}
 	return token, nil
