@@ -118,7 +118,7 @@ func TestEventsReplayUsesIndexes(t *testing.T) {
 				return
 			}
 			var names []string
-			if err := st.DB().Raw(`SELECT indexname FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname`).Scan(&names).Error; err != nil {
+			if err := st.DB().Raw(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY indexname`).Scan(&names).Error; err != nil {
 				t.Fatal(err)
 			}
 			if fmt.Sprint(names) != "[events_conversation events_pkey events_queue]" {
