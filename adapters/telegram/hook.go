@@ -87,7 +87,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var u tgbotapi.Update
 	if err := json.Unmarshal(body, &u); err != nil {
-		adapters.WriteError(w, c.log, inbox.Invalid("body", "is not a Telegram update"))
+		adapters.WriteError(w, c.log, inbox.Invalid("body", "is not a Telegram update: %s", hooksig.JSONProblem(err)))
 		return
 	}
 	in, ok := Normalize(c.id, u, c.cfg.Groups)
