@@ -49,8 +49,10 @@ type Factory func(cfg Config, deps Deps) (Channel, error)
 
 // Hook is a channel that receives provider webhooks at
 // /hooks/<kind>/<channel id>. The handler acknowledges (2xx) only after the
-// message is committed, answers 503 when storage is unavailable, and reads
-// at most the body limit the daemon enforces.
+// message is committed, reads at most its body limit (hooksig.ReadBody),
+// and answers every error through WriteError: the API's table for what the
+// provider sent (4xx, never retried forever), 503 with Retry-After for
+// anything not stored on our side.
 type Hook interface {
 	Channel
 	http.Handler

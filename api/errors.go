@@ -6,23 +6,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/inbox"
 )
 
-// statusOf maps error codes to HTTP statuses: the one place that does.
-var statusOf = map[string]int{
-	inbox.EInvalid:      http.StatusBadRequest,
-	inbox.EUnauthorized: http.StatusUnauthorized,
-	inbox.EForbidden:    http.StatusForbidden,
-	inbox.ENotFound:     http.StatusNotFound,
-	inbox.EConflict:     http.StatusConflict,
-	inbox.ETooLarge:     http.StatusRequestEntityTooLarge,
-	inbox.EUnavailable:  http.StatusServiceUnavailable,
-	inbox.ERateLimited:  http.StatusTooManyRequests,
-	inbox.EInternal:     http.StatusInternalServerError,
-}
-
-// codeOf maps echo's own statuses (unknown route, wrong method) back.
+// codeOf maps echo's own statuses (unknown route, wrong method) back to
+// codes; the code→status table is adapters.StatusOf.
 var codeOf = map[int]string{
 	http.StatusBadRequest:            inbox.EInvalid,
 	http.StatusUnauthorized:          inbox.EUnauthorized,
@@ -35,16 +24,6 @@ var codeOf = map[int]string{
 	http.StatusServiceUnavailable:    inbox.EUnavailable,
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
 // handleError writes the error envelope. Internal errors are logged once,
 // here, and shown as a generic message: never driver text to a client.
 func (s *Server) handleError(err error, c echo.Context) {
@@ -55,18 +34,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 		he     *echo.HTTPError
 		ie     *inbox.Error
 		status int
-		body   errorBody
+		body   adapters.ErrorBody
 	)
 	switch {
 	case errors.As(err, &ie):
-		status = statusOf[ie.Code]
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
-		body.Error = errorDetail{Code: ie.Code, Message: ie.Message, Field: ie.Field}
-		if ie.Code == inbox.EUnavailable {
-			c.Response().Header().Set("Retry-After", "5")
+		// The adapters' table: the API and every hook answer a code alike.
+		status, body = adapters.HTTPStatus(err), adapters.BodyOf(err)
+		adapters.SetRetryAfter(c.Response().Header(), body.Error.Code)
+		switch {
+		case body.Error.Code == inbox.EUnavailable:
 			s.o.Logger.Warn("unavailable", "request_id", requestID(c), "err", err)
+		case body.Error.Code != ie.Code: // a code the table does not know
+			s.o.Logger.Error("internal error", "request_id", requestID(c), "err", err)
 		}
 	case errors.As(err, &he):
 		status = he.Code
@@ -78,10 +57,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if msg == "" {
 			msg = http.StatusText(status)
 		}
-		body.Error = errorDetail{Code: code, Message: msg}
+		body.Error = adapters.ErrorDetail{Code: code, Message: msg}
+		adapters.SetRetryAfter(c.Response().Header(), code)
 	default:
-		status = http.StatusInternalServerError
-		body.Error = errorDetail{Code: inbox.EInternal, Message: "internal error"}
+		status, body = http.StatusInternalServerError, adapters.BodyOf(err)
 		s.o.Logger.Error("internal error", "request_id", requestID(c), "method", c.Request().Method,
 			"path", c.Request().URL.Path, "err", err)
 	}

@@ -7,30 +7,46 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/inboxd/inboxd/inbox"
 )
 
 // DefaultMaxBody is the body limit webhook handlers use unless their
 // channel sets another.
 const DefaultMaxBody = 1 << 20
 
-// ErrTooLarge is returned by ReadBody for a body over the limit.
+// ErrTooLarge matches (errors.Is) what ReadBody returns for a body over
+// the limit.
 var ErrTooLarge = errors.New("request body too large")
 
-// ReadBody reads at most limit bytes of r's body; a longer body is
-// ErrTooLarge (answer 413).
+// ReadBody reads at most limit bytes of r's body. Its errors are
+// *inbox.Error, for adapters.WriteError: a longer body is too_large (413,
+// matching ErrTooLarge, the message naming the limit); a body that cannot
+// be read is invalid (400).
 func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, ErrTooLarge
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, tooLarge(min(limit, mbe.Limit))
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", inbox.Invalid("body", "could not be read"), err)
+	case int64(len(b)) > limit:
+		return nil, tooLarge(limit)
 	}
 	return b, nil
+}
+
+func tooLarge(limit int64) error {
+	return fmt.Errorf("%w: %w", &inbox.Error{Code: inbox.ETooLarge, Field: "body",
+		Message: "the body is larger than " + strconv.FormatInt(limit, 10) + " bytes"}, ErrTooLarge)
 }
 
 // Sign returns hex(HMAC-SHA256(secret, body)).
@@ -60,4 +76,22 @@ func Verify(secret, body []byte, sig, prefix string) bool {
 // constant time.
 func Equal(a, b string) bool {
 	return hmac.Equal([]byte(a), []byte(b)) && a != ""
+}
+
+// JSONProblem describes why a body did not decode as JSON, without echoing
+// any of it: a client sees where, never what.
+func JSONProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return "malformed JSON: unexpected end"
+	case errors.As(err, &se):
+		return "malformed JSON at byte " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te) && te.Field == "":
+		return "must be a JSON object"
+	case errors.As(err, &te):
+		return "field " + te.Field + " has the wrong type"
+	}
+	return "is not valid JSON"
 }

@@ -1,9 +1,14 @@
 package hooksig
 
 import (
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
+
+	"github.com/inboxd/inboxd/inbox"
 )
 
 func TestVerify(t *testing.T) {
@@ -36,8 +41,22 @@ func TestReadBody(t *testing.T) {
 		t.Fatalf("ReadBody at limit = %q, %v", b, err)
 	}
 	r = httptest.NewRequest("POST", "/", strings.NewReader("123456"))
-	if _, err := ReadBody(r, 5); err != ErrTooLarge {
-		t.Fatalf("ReadBody over limit err = %v, want ErrTooLarge", err)
+	_, err := ReadBody(r, 5)
+	if !errors.Is(err, ErrTooLarge) || inbox.ErrorCode(err) != inbox.ETooLarge ||
+		inbox.ErrorMessage(err) != "the body is larger than 5 bytes" {
+		t.Fatalf("ReadBody over limit err = %v (%s: %s), want ErrTooLarge, too_large naming the limit",
+			err, inbox.ErrorCode(err), inbox.ErrorMessage(err))
+	}
+	// A limit set before (http.MaxBytesReader) is too large as well.
+	r = httptest.NewRequest("POST", "/", strings.NewReader("123456"))
+	r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 3)
+	if _, err := ReadBody(r, 5); !errors.Is(err, ErrTooLarge) || inbox.ErrorCode(err) != inbox.ETooLarge {
+		t.Fatalf("ReadBody over a MaxBytesReader err = %v, want too_large", err)
+	}
+	// A body that cannot be read is invalid input, not an internal error.
+	r = httptest.NewRequest("POST", "/", iotest.ErrReader(errors.New("connection reset")))
+	if _, err := ReadBody(r, 5); inbox.ErrorCode(err) != inbox.EInvalid {
+		t.Fatalf("ReadBody of a failing body err = %v, want invalid", err)
 	}
 }
 

@@ -3,9 +3,11 @@ package meta
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/adapters/hooksig"
 	"github.com/inboxd/inboxd/adapters/providerhttp"
 	"github.com/inboxd/inboxd/inbox"
@@ -13,12 +15,14 @@ import (
 
 // ServeHandshake answers the Graph API's webhook verification request
 // (GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...): the
-// challenge as text/plain when the token matches, 403 otherwise.
+// challenge as text/plain when the token matches, 403 forbidden otherwise
+// (through adapters.WriteError, logged on log).
 // WhatsApp's Cloud API uses the same handshake.
-func ServeHandshake(w http.ResponseWriter, r *http.Request, verifyToken string) {
+func ServeHandshake(w http.ResponseWriter, r *http.Request, verifyToken string, log *slog.Logger) {
 	q := r.URL.Query()
 	if q.Get("hub.mode") != "subscribe" || !hooksig.Equal(q.Get("hub.verify_token"), verifyToken) {
-		http.Error(w, "verification failed", http.StatusForbidden)
+		adapters.WriteError(w, log.With("remote_addr", r.RemoteAddr),
+			inbox.Errorf(inbox.EForbidden, "verification failed: wrong hub.mode or hub.verify_token"))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

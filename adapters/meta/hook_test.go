@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/inboxd/inboxd/adapters/hooksig"
+	"github.com/inboxd/inboxd/adapters/hooktest"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -247,5 +248,29 @@ func TestWebhookEchoAndWatermarks(t *testing.T) {
 	env.post([]byte(early), testSecret)
 	if n := len(env.ing.DeliveryUpdates()); n != 4 {
 		t.Errorf("an earlier watermark produced reports: %d", n)
+	}
+}
+
+// TestHookErrorContract: the Messenger and Instagram webhook answers every
+// refusal and failure as every hook does (adapters.WriteError): a batch
+// that can never be stored is 4xx, never the 503 Meta would retry.
+func TestHookErrorContract(t *testing.T) {
+	for _, p := range []struct {
+		platform Platform
+		fixture  string
+	}{{Messenger, "messenger_text.json"}, {Instagram, "instagram_media.json"}} {
+		t.Run(string(p.platform), func(t *testing.T) {
+			env := newTestChannel(t, p.platform, "")
+			hooktest.Run(t, hooktest.Hook{
+				Post: func(body []byte, signed bool) *httptest.ResponseRecorder {
+					secret := "not-the-app-secret"
+					if signed {
+						secret = testSecret
+					}
+					return env.post(body, secret)
+				},
+				Valid: readFixture(t, p.fixture), MaxBody: hooksig.DefaultMaxBody, Ingest: env.ing,
+			})
+		})
 	}
 }

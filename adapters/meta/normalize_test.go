@@ -112,8 +112,8 @@ func TestNormalize(t *testing.T) {
 			},
 			updates: []wantUpdate{{"ig_out_1", inbox.DeliveryRead}, {"ig_out_2", inbox.DeliverySent}},
 		},
-		{file: "messenger_text.json", platform: Instagram, wantErr: `object "page" is not "instagram"`},
-		{file: "instagram_media.json", platform: Messenger, wantErr: `object "instagram" is not "page"`},
+		{file: "messenger_text.json", platform: Instagram, wantErr: `object: is "page", not "instagram"`},
+		{file: "instagram_media.json", platform: Messenger, wantErr: `object: is "instagram", not "page"`},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.platform)+"/"+tt.file, func(t *testing.T) {

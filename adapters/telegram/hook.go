@@ -9,6 +9,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/adapters/hooksig"
 	"github.com/inboxd/inboxd/adapters/providerhttp"
 	"github.com/inboxd/inboxd/inbox"
@@ -60,35 +61,33 @@ func (c *Channel) setWebhook(ctx context.Context) error {
 
 // ServeHTTP receives Telegram's webhook requests (webhook mode; 404 in
 // polling mode). It answers 2xx only after the message is committed, so
-// that Telegram retries anything not stored: 403 for a wrong secret, 400
-// for a body that is not an update, 503 while the store is down.
+// that Telegram retries anything not stored (it gives up after a number of
+// attempts). Errors go through adapters.WriteError: 401 for a wrong
+// secret, 400 for a body that is not an update, 413 over the limit, 503
+// with Retry-After while the store is down.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.cfg.Mode != ModeWebhook {
-		hookError(w, http.StatusNotFound, inbox.ENotFound, "this channel polls; it has no webhook")
+		adapters.WriteError(w, c.log, inbox.Errorf(inbox.ENotFound, "this channel polls; it has no webhook"))
 		return
 	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		hookError(w, http.StatusMethodNotAllowed, inbox.EInvalid, "use POST")
+		adapters.MethodNotAllowed(w, http.MethodPost)
 		return
 	}
 	// Constant-time comparison; the header's value is never logged.
 	if !hooksig.Equal(r.Header.Get(secretHeader), c.cfg.Secret) {
-		hookError(w, http.StatusForbidden, inbox.EForbidden, "wrong or missing secret token")
+		adapters.WriteError(w, c.log.With("remote_addr", r.RemoteAddr),
+			inbox.Errorf(inbox.EUnauthorized, "wrong or missing %s", secretHeader))
 		return
 	}
 	body, err := hooksig.ReadBody(r, hooksig.DefaultMaxBody)
-	if errors.Is(err, hooksig.ErrTooLarge) {
-		hookError(w, http.StatusRequestEntityTooLarge, inbox.ETooLarge, "update too large")
-		return
-	}
 	if err != nil {
-		hookError(w, http.StatusBadRequest, inbox.EInvalid, "unreadable body")
+		adapters.WriteError(w, c.log, err)
 		return
 	}
 	var u tgbotapi.Update
 	if err := json.Unmarshal(body, &u); err != nil {
-		hookError(w, http.StatusBadRequest, inbox.EInvalid, "malformed update")
+		adapters.WriteError(w, c.log, inbox.Invalid("body", "is not a Telegram update: %s", hooksig.JSONProblem(err)))
 		return
 	}
 	in, ok := Normalize(c.id, u, c.cfg.Groups)
@@ -98,27 +97,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := c.ingest.Ingest(r.Context(), in); err != nil {
-		switch inbox.ErrorCode(err) {
-		case inbox.EInvalid:
-			c.log.Warn("telegram: webhook update refused", "update_id", u.UpdateID, "err", err)
-			hookError(w, http.StatusBadRequest, inbox.EInvalid, inbox.ErrorMessage(err))
-		case inbox.ETooLarge:
-			c.log.Warn("telegram: webhook update refused", "update_id", u.UpdateID, "err", err)
-			hookError(w, http.StatusRequestEntityTooLarge, inbox.ETooLarge, inbox.ErrorMessage(err))
-		default:
-			c.log.Error("telegram: storing webhook update failed", "update_id", u.UpdateID, "err", err)
-			hookError(w, http.StatusServiceUnavailable, inbox.EUnavailable, "storage unavailable, retry later")
-		}
+		adapters.WriteError(w, c.log.With("update_id", u.UpdateID), err)
 		return
 	}
 	// An empty 200: Telegram would execute a Bot API method named in a
 	// JSON answer.
 	w.WriteHeader(http.StatusOK)
-}
-
-// hookError writes the API's error shape.
-func hookError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }

@@ -16,6 +16,8 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/inboxd/inboxd/adapters"
+	"github.com/inboxd/inboxd/adapters/hooksig"
+	"github.com/inboxd/inboxd/adapters/hooktest"
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/inboxtest"
 )
@@ -85,9 +87,9 @@ func TestWebhookHandler(t *testing.T) {
 		body   []byte
 		status int
 	}{
-		{"no secret", "", text, 403},
-		{"wrong secret", "s3cret_Token-43", text, 403},
-		{"secret prefix", testSecret[:5], text, 403},
+		{"no secret", "", text, 401},
+		{"wrong secret", "s3cret_Token-43", text, 401},
+		{"secret prefix", testSecret[:5], text, 401},
 		{"malformed JSON", testSecret, []byte(`{"update_id":1,"message":`), 400},
 		{"not an object", testSecret, []byte(`[1,2]`), 400},
 		{"too large", testSecret, bytes.Repeat([]byte(" "), 2<<20), 413},
@@ -204,4 +206,22 @@ func FuzzWebhook(f *testing.F) {
 			f.Errorf("stored an invalid message: %v", err)
 		}
 	}
+}
+
+// TestHookErrorContract: the Telegram webhook answers every refusal and
+// failure as every hook does (adapters.WriteError); a wrong secret token is
+// the wrong signature.
+func TestHookErrorContract(t *testing.T) {
+	ing := inboxtest.NewIngester()
+	env := webhookChannel(t, newFakeBot(t), ing)
+	hooktest.Run(t, hooktest.Hook{
+		Post: func(body []byte, signed bool) *httptest.ResponseRecorder {
+			secret := "not-the-secret"
+			if signed {
+				secret = testSecret
+			}
+			return postHook(t, env.ch, secret, body)
+		},
+		Valid: fixture(t, "text_private"), MaxBody: hooksig.DefaultMaxBody, Ingest: ing,
+	})
 }

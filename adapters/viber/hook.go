@@ -1,9 +1,9 @@
 package viber
 
 import (
-	"errors"
 	"net/http"
 
+	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/adapters/hooksig"
 	"github.com/inboxd/inboxd/inbox"
 )
@@ -13,37 +13,33 @@ const SignatureHeader = "X-Viber-Content-Signature"
 
 // ServeHTTP receives Viber's callbacks at /hooks/viber/{channel}. It
 // answers 200 only after what the callback carries is committed, so that
-// Viber retries anything we could not store (503); a retried message is
-// deduplicated on its message_token.
+// Viber retries anything we could not store (503 with Retry-After); a
+// retried message is deduplicated on its message_token. Errors go through
+// adapters.WriteError: what Viber sent that can never be stored is 4xx
+// (400, 401, 413), so that it is not retried forever.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		adapters.MethodNotAllowed(w, http.MethodPost)
 		return
 	}
 	body, err := hooksig.ReadBody(r, c.maxBody)
-	switch {
-	case errors.Is(err, hooksig.ErrTooLarge):
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return
-	case err != nil:
-		http.Error(w, "cannot read request body", http.StatusBadRequest)
+	if err != nil {
+		adapters.WriteError(w, c.log, err)
 		return
 	}
 	// Nothing of the body is looked at before the signature holds.
 	if !hooksig.Verify([]byte(c.cfg.AuthToken), body, r.Header.Get(SignatureHeader), "") {
-		c.log.Warn("viber callback with a bad signature", "remote_addr", r.RemoteAddr)
-		http.Error(w, "bad signature", http.StatusUnauthorized)
+		adapters.WriteError(w, c.log.With("remote_addr", r.RemoteAddr),
+			inbox.Errorf(inbox.EUnauthorized, "missing or wrong %s", SignatureHeader))
 		return
 	}
 	n, err := Normalize(c.id, body, c.clock.Now())
 	if err != nil {
-		c.log.Warn("malformed viber callback", "err", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		adapters.WriteError(w, c.log, err)
 		return
 	}
 	if c.ingest == nil && (n.Inbound != nil || n.Delivery != nil) {
-		http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
+		adapters.WriteError(w, c.log, inbox.ErrUnavailable)
 		return
 	}
 	ctx := r.Context()
@@ -51,14 +47,14 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case n.Inbound != nil:
 		res, err := c.ingest.Ingest(ctx, *n.Inbound)
 		if err != nil {
-			c.fail(w, err, "message_token", n.Inbound.ExternalID)
+			adapters.WriteError(w, c.log.With("message_token", n.Inbound.ExternalID), err)
 			return
 		}
 		c.log.Debug("viber message stored", "message_token", n.Inbound.ExternalID,
 			"message_id", res.MessageID, "duplicate", res.Duplicate)
 	case n.Delivery != nil:
 		if err := c.ingest.UpdateDelivery(ctx, []inbox.DeliveryUpdate{*n.Delivery}); err != nil {
-			c.fail(w, err, "message_token", n.Delivery.ProviderID)
+			adapters.WriteError(w, c.log.With("message_token", n.Delivery.ProviderID), err)
 			return
 		}
 		c.log.Debug("viber delivery report stored", "message_token", n.Delivery.ProviderID,
@@ -71,17 +67,4 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.log.Debug("viber event acknowledged", "event", n.Event)
 	}
 	w.WriteHeader(http.StatusOK)
-}
-
-// fail answers an ingest error: 400 for a message the journal refuses
-// (Viber must not retry it forever), 503 otherwise so that Viber retries.
-func (c *Channel) fail(w http.ResponseWriter, err error, args ...any) {
-	switch inbox.ErrorCode(err) {
-	case inbox.EInvalid, inbox.ETooLarge:
-		c.log.Warn("viber callback refused by the journal", append(args, "err", err)...)
-		http.Error(w, inbox.ErrorMessage(err), http.StatusBadRequest)
-	default:
-		c.log.Error("cannot store viber callback", append(args, "err", err)...)
-		http.Error(w, "storage unavailable, retry later", http.StatusServiceUnavailable)
-	}
 }

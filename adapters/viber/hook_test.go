@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/inboxd/inboxd/adapters/hooksig"
+	"github.com/inboxd/inboxd/adapters/hooktest"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -228,5 +229,26 @@ func FuzzHook(f *testing.F) {
 		if got != http.StatusOK && (len(ing.Stored()) != 0 || len(ing.DeliveryUpdates()) != 0) {
 			t.Fatal("stored a refused callback")
 		}
+	})
+}
+
+// TestHookErrorContract: the Viber callback answers every refusal and
+// failure as every hook does (adapters.WriteError).
+func TestHookErrorContract(t *testing.T) {
+	ch, ing := newTestChannel(t, "")
+	hooktest.Run(t, hooktest.Hook{
+		Post: func(body []byte, signed bool) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(http.MethodPost, "/hooks/viber/vb", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			sig := hooksig.Sign([]byte("not-the-token"), body)
+			if signed {
+				sig = sign(body)
+			}
+			req.Header.Set(SignatureHeader, sig)
+			rec := httptest.NewRecorder()
+			ch.ServeHTTP(rec, req)
+			return rec
+		},
+		Valid: readFixture(t, "message_text.json"), MaxBody: ch.maxBody, Ingest: ing,
 	})
 }

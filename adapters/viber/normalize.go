@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inboxd/inboxd/adapters/hooksig"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -89,12 +90,12 @@ type Normalized struct {
 	Delivery *inbox.DeliveryUpdate
 }
 
-// ErrMalformed wraps every reason a callback cannot be used; the hook
-// answers 400 on it.
+// ErrMalformed wraps every reason a callback cannot be used. Each is also
+// an inbox.Invalid naming the body, so the hook answers 400 invalid.
 var ErrMalformed = errors.New("malformed Viber callback")
 
 func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %w", ErrMalformed, inbox.Invalid("body", format, args...))
 }
 
 // Normalize turns the raw body of a Viber callback into what the journal
@@ -104,11 +105,11 @@ func malformed(format string, args ...any) error {
 func Normalize(channelID string, body []byte, now time.Time) (Normalized, error) {
 	// json.Unmarshal would quietly turn invalid UTF-8 into U+FFFD.
 	if !utf8.Valid(body) {
-		return Normalized{}, malformed("body is not valid UTF-8")
+		return Normalized{}, malformed("is not valid UTF-8")
 	}
 	var cb callback
 	if err := json.Unmarshal(body, &cb); err != nil {
-		return Normalized{}, malformed("%v", err)
+		return Normalized{}, malformed("is not a Viber callback: %s", hooksig.JSONProblem(err))
 	}
 	cb.stripNUL()
 	if cb.Event == "" {

@@ -133,65 +133,48 @@ func Normalize(channelID string, body []byte) (inbox.Inbound, error) {
 
 // jsonProblem describes a decoding error without echoing input.
 func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
 	var pe *time.ParseError
 	switch {
-	case errors.As(err, &se):
-		return "malformed JSON at byte " + strconv.FormatInt(se.Offset, 10)
-	case errors.As(err, &te) && te.Field == "":
-		return "must be a JSON object"
-	case errors.As(err, &te):
-		return "field " + te.Field + " has the wrong type"
 	case errors.As(err, &pe):
 		return "field sent_at must be an RFC 3339 time"
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// The name is quoted by encoding/json; bound it all the same.
 		return "unknown field " + truncateString(strings.TrimPrefix(err.Error(), "json: unknown field "), 64)
 	}
-	return "is not valid JSON"
+	return hooksig.JSONProblem(err)
 }
 
-// ServeHTTP implements adapters.Hook.
+// ServeHTTP implements adapters.Hook. Errors are answered through
+// adapters.WriteError: 4xx for the sender's input, 503 with Retry-After
+// for anything not stored on our side.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, inbox.EInvalid, "use POST")
+		adapters.MethodNotAllowed(w, http.MethodPost)
 		return
 	}
 	body, err := hooksig.ReadBody(r, c.cfg.MaxBody)
-	if errors.Is(err, hooksig.ErrTooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, inbox.ETooLarge, "body is larger than "+strconv.FormatInt(c.cfg.MaxBody, 10)+" bytes")
-		return
-	} else if err != nil {
-		writeError(w, http.StatusBadRequest, inbox.EInvalid, "could not read body")
+	if err != nil {
+		adapters.WriteError(w, c.log, err)
 		return
 	}
 	// The signature is checked before anything reads the body's content.
 	if !hooksig.Verify([]byte(c.cfg.Secret), body, r.Header.Get(SignatureHeader), "sha256=") {
-		writeError(w, http.StatusUnauthorized, inbox.EUnauthorized, "missing or wrong "+SignatureHeader)
+		adapters.WriteError(w, c.log.With("remote_addr", r.RemoteAddr),
+			inbox.Errorf(inbox.EUnauthorized, "missing or wrong %s", SignatureHeader))
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, inbox.EInvalid, "Content-Type must be application/json")
+		adapters.UnsupportedMediaType(w, "application/json")
 		return
 	}
 	in, err := Normalize(c.id, body)
 	if err != nil {
-		writeDomainError(w, err)
+		adapters.WriteError(w, c.log, err)
 		return
 	}
 	res, err := c.ingest.Ingest(r.Context(), in)
 	if err != nil {
-		switch inbox.ErrorCode(err) {
-		case inbox.EInvalid, inbox.ETooLarge:
-			writeDomainError(w, err)
-		default:
-			// Not stored: the sender must retry.
-			c.log.Warn("webhook ingest failed", "err", err)
-			w.Header().Set("Retry-After", "5")
-			writeError(w, http.StatusServiceUnavailable, inbox.EUnavailable, "not stored, retry later")
-		}
+		adapters.WriteError(w, c.log, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -204,35 +187,6 @@ func truncate(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeErrorField(w, status, code, msg, "")
-}
-
-// writeDomainError answers an input error: 413 for too large, 400 else,
-// naming the field at fault.
-func writeDomainError(w http.ResponseWriter, err error) {
-	status := http.StatusBadRequest
-	if inbox.ErrorCode(err) == inbox.ETooLarge {
-		status = http.StatusRequestEntityTooLarge
-	}
-	var field string
-	var ie *inbox.Error
-	if errors.As(err, &ie) {
-		field = ie.Field
-	}
-	writeErrorField(w, status, inbox.ErrorCode(err), inbox.ErrorMessage(err), field)
-}
-
-func writeErrorField(w http.ResponseWriter, status int, code, msg, field string) {
-	e := map[string]string{"code": code, "message": msg}
-	if field != "" {
-		e["field"] = field
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": e})
 }
 
 // truncateString cuts s to at most n bytes on a rune boundary.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/adapters/hooksig"
+	"github.com/inboxd/inboxd/adapters/hooktest"
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/inboxtest"
 )
@@ -650,4 +651,20 @@ func sendClass(err error) (permanent bool, retryAfter time.Duration) {
 		return se.Permanent, se.RetryAfter
 	}
 	return false, 0
+}
+
+// TestHookErrorContract: the webhook answers every refusal and failure as
+// every hook does (adapters.WriteError).
+func TestHookErrorContract(t *testing.T) {
+	ch, g, _ := newChannel(t, Config{Secret: testSecret})
+	hooktest.Run(t, hooktest.Hook{
+		Post: func(body []byte, signed bool) *httptest.ResponseRecorder {
+			sig := "sha256=" + hooksig.Sign([]byte("not-the-secret-0000"), body)
+			if signed {
+				sig = sign(body)
+			}
+			return post(ch, body, sig, "application/json")
+		},
+		Valid: readFixture("minimal.json"), MaxBody: hooksig.DefaultMaxBody, Ingest: g,
+	})
 }

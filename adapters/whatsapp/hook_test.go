@@ -17,6 +17,7 @@ import (
 
 	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/adapters/hooksig"
+	"github.com/inboxd/inboxd/adapters/hooktest"
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/inboxtest"
 )
@@ -250,4 +251,21 @@ func TestWebhookStoreDown(t *testing.T) {
 	if w := env.post(readFixture(t, "text.json"), testSecret); w.Code != 200 || len(env.ing.Stored()) != 1 {
 		t.Fatalf("after recovery: %d, stored %d", w.Code, len(env.ing.Stored()))
 	}
+}
+
+// TestHookErrorContract: the WhatsApp webhook answers every refusal and
+// failure as every hook does (adapters.WriteError): a body that can never
+// be stored is 4xx, never the 503 Meta would retry.
+func TestHookErrorContract(t *testing.T) {
+	env := newTestChannel(t)
+	hooktest.Run(t, hooktest.Hook{
+		Post: func(body []byte, signed bool) *httptest.ResponseRecorder {
+			secret := "not-the-app-secret"
+			if signed {
+				secret = testSecret
+			}
+			return env.post(body, secret)
+		},
+		Valid: readFixture(t, "text.json"), MaxBody: hooksig.DefaultMaxBody, Ingest: env.ing,
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inboxd/inboxd/adapters/hooksig"
 	"github.com/inboxd/inboxd/inbox"
 )
 
@@ -194,14 +195,14 @@ func (t *unixTime) UnmarshalJSON(b []byte) error {
 func Normalize(phoneNumberID, channelID string, body []byte) (Batch, error) {
 	var b Batch
 	if !utf8.Valid(body) {
-		return b, fmt.Errorf("body is not valid UTF-8")
+		return b, inbox.Invalid("body", "is not valid UTF-8")
 	}
 	var w webhook
 	if err := json.Unmarshal(body, &w); err != nil {
-		return b, fmt.Errorf("malformed JSON: %w", err)
+		return b, inbox.Invalid("body", "%s", hooksig.JSONProblem(err))
 	}
 	if w.Object != "whatsapp_business_account" {
-		return b, fmt.Errorf("object %q is not %q", w.Object, "whatsapp_business_account")
+		return b, inbox.Invalid("object", "is %.40q, not %q", w.Object, "whatsapp_business_account")
 	}
 	for _, e := range w.Entry {
 		for _, ch := range e.Changes {

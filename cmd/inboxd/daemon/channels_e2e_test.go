@@ -495,7 +495,7 @@ func TestChannelTelegram(t *testing.T) {
 			t.Fatalf("setWebhook: %v", hooks[0])
 		}
 		if st, body := e.hookPost("/hooks/telegram/tgh", []byte(tgText(900, 5, "via webhook, forged")),
-			map[string]string{"X-Telegram-Bot-Api-Secret-Token": "wrong-secret"}); st != 403 {
+			map[string]string{"X-Telegram-Bot-Api-Secret-Token": "wrong-secret"}); st != 401 {
 			t.Fatalf("wrong secret: %d %s", st, body)
 		}
 		if st, body := e.hookPost("/hooks/telegram/tgh", []byte(tgText(901, 6, "via webhook")),
