@@ -106,27 +106,7 @@ func (e *env) openFeed(path, token string, cookie bool, lastID string) *liveFeed
 	go func() {
 		defer close(f.ended)
 		defer close(f.events)
-		var ev sseEvent
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			line = strings.TrimSuffix(line, "\n")
-			switch {
-			case line == "":
-				if ev.name != "" {
-					f.events <- ev
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				ev.id = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				ev.name = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				ev.data = line[6:]
-			}
-		}
+		readSSE(br, f.events)
 	}()
 	return f
 }

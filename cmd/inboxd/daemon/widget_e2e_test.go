@@ -95,28 +95,13 @@ func (r wresp) decode(t *testing.T, into any) {
 // ("Origin", "X-Forwarded-For", ...).
 func (e *env) widgetCall(method, path, token string, body any, headers ...string) wresp {
 	e.t.Helper()
-	var rd io.Reader
+	var text string
 	if body != nil {
 		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+		text = string(b)
 	}
-	req, _ := http.NewRequest(method, e.base+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return wresp{resp.StatusCode, resp.Header, b}
+	status, h, b := e.raw(method, path, token, text, headers...)
+	return wresp{status, h, b}
 }
 
 func (e *env) visitor(channel string, body map[string]string, headers ...string) string {
@@ -493,24 +478,7 @@ func (e *env) widgetFeed(channel, token, lastEventID string) *sseFeed {
 	e.t.Cleanup(func() { cancel(); resp.Body.Close() })
 	go func() {
 		defer close(f.events)
-		sc := bufio.NewScanner(resp.Body)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.name != "" {
-					f.events <- ev
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				ev.id = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				ev.name = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				ev.data = line[6:]
-			}
-		}
+		readSSE(bufio.NewReader(resp.Body), f.events)
 	}()
 	// Wait for the feed to be subscribed: its first event is "ready".
 	if ev := f.next(e.t, "ready"); ev.name != "ready" {
@@ -632,5 +600,29 @@ func TestWidgetAssets(t *testing.T) {
 	r.decode(t, &s)
 	if s.Lang != "fi" || s.Strings["launcher"] != "Avaa chat" || s.Position != "right" || !s.Identity {
 		t.Fatalf("settings: %+v", s)
+	}
+}
+
+// readSSE sends the named events read from r to out until r ends.
+func readSSE(r *bufio.Reader, out chan<- sseEvent) {
+	var ev sseEvent
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		switch line = strings.TrimSuffix(line, "\n"); {
+		case line == "":
+			if ev.name != "" {
+				out <- ev
+			}
+			ev = sseEvent{}
+		case strings.HasPrefix(line, "id: "):
+			ev.id = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			ev.name = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			ev.data = line[6:]
+		}
 	}
 }
