@@ -52,7 +52,8 @@ type Tx interface {
 	UpdateConversation(ctx context.Context, c *Conversation) error
 	AddParticipant(ctx context.Context, conversationID int64, u *User, now time.Time) error
 	RemoveParticipant(ctx context.Context, conversationID, userID int64) error
-	// AnyAvailable reports whether one of the users is online or invisible.
+	// AnyAvailable reports whether one of the users is Available (its
+	// presence is one of AvailablePresences).
 	AnyAvailable(ctx context.Context, userIDs []int64) (bool, error)
 	// InsertMessage stores m and its attachments, assigning IDs. It returns
 	// ErrRetryTx when (channel, external id) is already taken.

@@ -200,8 +200,19 @@ func (t *tx) AnyAvailable(ctx context.Context, ids []int64) (bool, error) {
 		return false, nil
 	}
 	var n int64
-	err := t.g.Raw(`SELECT COUNT(*) FROM users WHERE id IN ? AND presence IN ('online', 'invisible')`, ids).Scan(&n).Error
+	err := t.g.Raw(`SELECT COUNT(*) FROM users WHERE id IN ? AND presence IN ?`,
+		ids, stringsOf(inbox.AvailablePresences())).Scan(&n).Error
 	return n > 0, err
+}
+
+// stringsOf converts a list of domain names (presences, delivery states)
+// into the strings stored, for an IN clause.
+func stringsOf[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
 }
 
 func (t *tx) InsertMessage(ctx context.Context, m *inbox.Message) error {
