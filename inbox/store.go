@@ -60,8 +60,9 @@ type Tx interface {
 	InsertMessage(ctx context.Context, m *Message) error
 	// EditMessage replaces an inbound message's text and sets EditedAt.
 	EditMessage(ctx context.Context, m *Message) error
-	// SetDelivery records a delivery state by provider id; nil when no
-	// outbound message has that id.
+	// SetDelivery records a delivery state by provider id when the
+	// message's state AdvancesTo it, also against a concurrent report; nil
+	// when no outbound message has that id or the state does not apply.
 	SetDelivery(ctx context.Context, channelID, providerID string, d Delivery, errText string) (*Message, error)
 	// MarkSent / MarkFailed / Reschedule finish an outbox row.
 	MarkSent(ctx context.Context, outboxID, messageID int64, providerID string) (*Message, error)

@@ -258,12 +258,6 @@ func (t *tx) EditMessage(ctx context.Context, m *inbox.Message) error {
 	return t.g.Exec(`UPDATE messages SET text = ?, edited_at = ? WHERE id = ?`, m.Text, m.EditedAt, m.ID).Error
 }
 
-// deliveryRank orders delivery states so that a late "sent" never
-// overwrites "read".
-var deliveryRank = map[inbox.Delivery]int{
-	inbox.DeliveryPending: 0, inbox.DeliverySent: 1, inbox.DeliveryDelivered: 2, inbox.DeliveryRead: 3,
-}
-
 func (t *tx) SetDelivery(ctx context.Context, channelID, providerID string, d inbox.Delivery, errText string) (*inbox.Message, error) {
 	if providerID == "" {
 		return nil, nil
@@ -278,17 +272,19 @@ func (t *tx) SetDelivery(ctx context.Context, channelID, providerID string, d in
 	if err != nil || m == nil {
 		return nil, err
 	}
-	old, okOld := deliveryRank[m.Delivery]
-	switch {
-	case d == inbox.DeliveryFailed:
-		if okOld && old >= deliveryRank[inbox.DeliveryDelivered] {
-			return nil, nil
-		}
-	case !okOld || deliveryRank[d] <= old:
+	if !m.Delivery.AdvancesTo(d) {
 		return nil, nil
 	}
+	// The guard is the same rule: on PostgreSQL a concurrent report may
+	// have moved the message on since it was read, and the UPDATE sees
+	// that report's state once it commits.
+	res := t.g.Exec(`UPDATE messages SET delivery = ?, error = ? WHERE id = ? AND delivery IN ?`,
+		string(d), errText, m.ID, stringsOf(d.AdvancesFrom()))
+	if res.Error != nil || res.RowsAffected == 0 {
+		return nil, res.Error
+	}
 	m.Delivery, m.Error = d, errText
-	return m, t.g.Exec(`UPDATE messages SET delivery = ?, error = ? WHERE id = ?`, string(d), errText, m.ID).Error
+	return m, nil
 }
 
 func (t *tx) MarkSent(ctx context.Context, outboxID, messageID int64, providerID string) (*inbox.Message, error) {
