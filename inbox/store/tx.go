@@ -288,8 +288,10 @@ func (t *tx) SetDelivery(ctx context.Context, channelID, providerID string, d in
 }
 
 func (t *tx) MarkSent(ctx context.Context, outboxID, messageID int64, providerID string) (*inbox.Message, error) {
-	if err := t.g.Exec(`UPDATE messages SET delivery = 'sent', provider_id = ?, error = '' WHERE id = ? AND delivery = 'pending'`,
-		nullString(providerID), messageID).Error; err != nil {
+	// An attempt concludes only a pending message: another attempt (an
+	// expired lease) may have concluded it already.
+	if err := t.g.Exec(`UPDATE messages SET delivery = ?, provider_id = ?, error = '' WHERE id = ? AND delivery = ?`,
+		string(inbox.DeliverySent), nullString(providerID), messageID, string(inbox.DeliveryPending)).Error; err != nil {
 		return nil, err
 	}
 	if err := t.g.Exec(`DELETE FROM outbox WHERE id = ?`, outboxID).Error; err != nil {
@@ -299,8 +301,8 @@ func (t *tx) MarkSent(ctx context.Context, outboxID, messageID int64, providerID
 }
 
 func (t *tx) MarkFailed(ctx context.Context, outboxID, messageID int64, errText string) (*inbox.Message, error) {
-	if err := t.g.Exec(`UPDATE messages SET delivery = 'failed', error = ? WHERE id = ? AND delivery = 'pending'`,
-		errText, messageID).Error; err != nil {
+	if err := t.g.Exec(`UPDATE messages SET delivery = ?, error = ? WHERE id = ? AND delivery = ?`,
+		string(inbox.DeliveryFailed), errText, messageID, string(inbox.DeliveryPending)).Error; err != nil {
 		return nil, err
 	}
 	if err := t.g.Exec(`DELETE FROM outbox WHERE id = ?`, outboxID).Error; err != nil {
@@ -316,8 +318,8 @@ func (t *tx) Reschedule(ctx context.Context, outboxID int64, due time.Time, errT
 	}
 	// The pending message shows why it waits (a provider down for
 	// minutes is visible in the console); MarkSent clears it.
-	return t.g.Exec(`UPDATE messages SET error = ? WHERE delivery = 'pending' AND id = (SELECT message_id FROM outbox WHERE id = ?)`,
-		errText, outboxID).Error
+	return t.g.Exec(`UPDATE messages SET error = ? WHERE delivery = ? AND id = (SELECT message_id FROM outbox WHERE id = ?)`,
+		errText, string(inbox.DeliveryPending), outboxID).Error
 }
 
 func (t *tx) Enqueue(ctx context.Context, m *inbox.Message, due time.Time) error {
@@ -326,7 +328,7 @@ func (t *tx) Enqueue(ctx context.Context, m *inbox.Message, due time.Time) error
 }
 
 func (t *tx) RetryMessage(ctx context.Context, m *inbox.Message, due time.Time) error {
-	if err := t.g.Exec(`UPDATE messages SET delivery = 'pending', error = '' WHERE id = ?`, m.ID).Error; err != nil {
+	if err := t.g.Exec(`UPDATE messages SET delivery = ?, error = '' WHERE id = ?`, string(inbox.DeliveryPending), m.ID).Error; err != nil {
 		return err
 	}
 	return t.Enqueue(ctx, m, due)
