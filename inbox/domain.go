@@ -1,6 +1,9 @@
 package inbox
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Role is a user's role. Owners and admins see every conversation; agents
 // see their own and the unassigned ones of their queues.
@@ -30,13 +33,26 @@ const (
 )
 
 // Valid reports whether p is a known presence.
-func (p Presence) Valid() bool {
-	return p == PresenceOnline || p == PresenceOffline || p == PresenceInvisible
-}
+func (p Presence) Valid() bool { return slices.Contains(presences, p) }
 
 // Available reports whether an agent with this presence can take part in
 // conversations (invisible agents can, they only look offline to customers).
 func (p Presence) Available() bool { return p == PresenceOnline || p == PresenceInvisible }
+
+// presences lists every presence.
+var presences = []Presence{PresenceOnline, PresenceOffline, PresenceInvisible}
+
+// AvailablePresences lists the presences for which Available holds, for a
+// store that selects available agents in a query.
+func AvailablePresences() []Presence {
+	var ps []Presence
+	for _, p := range presences {
+		if p.Available() {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
 
 // User is a member of the support team.
 type User struct {

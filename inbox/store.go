@@ -52,15 +52,17 @@ type Tx interface {
 	UpdateConversation(ctx context.Context, c *Conversation) error
 	AddParticipant(ctx context.Context, conversationID int64, u *User, now time.Time) error
 	RemoveParticipant(ctx context.Context, conversationID, userID int64) error
-	// AnyAvailable reports whether one of the users is online or invisible.
+	// AnyAvailable reports whether one of the users is Available (its
+	// presence is one of AvailablePresences).
 	AnyAvailable(ctx context.Context, userIDs []int64) (bool, error)
 	// InsertMessage stores m and its attachments, assigning IDs. It returns
 	// ErrRetryTx when (channel, external id) is already taken.
 	InsertMessage(ctx context.Context, m *Message) error
 	// EditMessage replaces an inbound message's text and sets EditedAt.
 	EditMessage(ctx context.Context, m *Message) error
-	// SetDelivery records a delivery state by provider id; nil when no
-	// outbound message has that id.
+	// SetDelivery records a delivery state by provider id when the
+	// message's state AdvancesTo it, also against a concurrent report; nil
+	// when no outbound message has that id or the state does not apply.
 	SetDelivery(ctx context.Context, channelID, providerID string, d Delivery, errText string) (*Message, error)
 	// MarkSent / MarkFailed / Reschedule finish an outbox row.
 	MarkSent(ctx context.Context, outboxID, messageID int64, providerID string) (*Message, error)

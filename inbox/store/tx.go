@@ -200,8 +200,19 @@ func (t *tx) AnyAvailable(ctx context.Context, ids []int64) (bool, error) {
 		return false, nil
 	}
 	var n int64
-	err := t.g.Raw(`SELECT COUNT(*) FROM users WHERE id IN ? AND presence IN ('online', 'invisible')`, ids).Scan(&n).Error
+	err := t.g.Raw(`SELECT COUNT(*) FROM users WHERE id IN ? AND presence IN ?`,
+		ids, stringsOf(inbox.AvailablePresences())).Scan(&n).Error
 	return n > 0, err
+}
+
+// stringsOf converts a list of domain names (presences, delivery states)
+// into the strings stored, for an IN clause.
+func stringsOf[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
 }
 
 func (t *tx) InsertMessage(ctx context.Context, m *inbox.Message) error {
@@ -247,12 +258,6 @@ func (t *tx) EditMessage(ctx context.Context, m *inbox.Message) error {
 	return t.g.Exec(`UPDATE messages SET text = ?, edited_at = ? WHERE id = ?`, m.Text, m.EditedAt, m.ID).Error
 }
 
-// deliveryRank orders delivery states so that a late "sent" never
-// overwrites "read".
-var deliveryRank = map[inbox.Delivery]int{
-	inbox.DeliveryPending: 0, inbox.DeliverySent: 1, inbox.DeliveryDelivered: 2, inbox.DeliveryRead: 3,
-}
-
 func (t *tx) SetDelivery(ctx context.Context, channelID, providerID string, d inbox.Delivery, errText string) (*inbox.Message, error) {
 	if providerID == "" {
 		return nil, nil
@@ -267,22 +272,26 @@ func (t *tx) SetDelivery(ctx context.Context, channelID, providerID string, d in
 	if err != nil || m == nil {
 		return nil, err
 	}
-	old, okOld := deliveryRank[m.Delivery]
-	switch {
-	case d == inbox.DeliveryFailed:
-		if okOld && old >= deliveryRank[inbox.DeliveryDelivered] {
-			return nil, nil
-		}
-	case !okOld || deliveryRank[d] <= old:
+	if !m.Delivery.AdvancesTo(d) {
 		return nil, nil
 	}
+	// The guard is the same rule: on PostgreSQL a concurrent report may
+	// have moved the message on since it was read, and the UPDATE sees
+	// that report's state once it commits.
+	res := t.g.Exec(`UPDATE messages SET delivery = ?, error = ? WHERE id = ? AND delivery IN ?`,
+		string(d), errText, m.ID, stringsOf(d.AdvancesFrom()))
+	if res.Error != nil || res.RowsAffected == 0 {
+		return nil, res.Error
+	}
 	m.Delivery, m.Error = d, errText
-	return m, t.g.Exec(`UPDATE messages SET delivery = ?, error = ? WHERE id = ?`, string(d), errText, m.ID).Error
+	return m, nil
 }
 
 func (t *tx) MarkSent(ctx context.Context, outboxID, messageID int64, providerID string) (*inbox.Message, error) {
-	if err := t.g.Exec(`UPDATE messages SET delivery = 'sent', provider_id = ?, error = '' WHERE id = ? AND delivery = 'pending'`,
-		nullString(providerID), messageID).Error; err != nil {
+	// An attempt concludes only a pending message: another attempt (an
+	// expired lease) may have concluded it already.
+	if err := t.g.Exec(`UPDATE messages SET delivery = ?, provider_id = ?, error = '' WHERE id = ? AND delivery = ?`,
+		string(inbox.DeliverySent), nullString(providerID), messageID, string(inbox.DeliveryPending)).Error; err != nil {
 		return nil, err
 	}
 	if err := t.g.Exec(`DELETE FROM outbox WHERE id = ?`, outboxID).Error; err != nil {
@@ -292,8 +301,8 @@ func (t *tx) MarkSent(ctx context.Context, outboxID, messageID int64, providerID
 }
 
 func (t *tx) MarkFailed(ctx context.Context, outboxID, messageID int64, errText string) (*inbox.Message, error) {
-	if err := t.g.Exec(`UPDATE messages SET delivery = 'failed', error = ? WHERE id = ? AND delivery = 'pending'`,
-		errText, messageID).Error; err != nil {
+	if err := t.g.Exec(`UPDATE messages SET delivery = ?, error = ? WHERE id = ? AND delivery = ?`,
+		string(inbox.DeliveryFailed), errText, messageID, string(inbox.DeliveryPending)).Error; err != nil {
 		return nil, err
 	}
 	if err := t.g.Exec(`DELETE FROM outbox WHERE id = ?`, outboxID).Error; err != nil {
@@ -309,8 +318,8 @@ func (t *tx) Reschedule(ctx context.Context, outboxID int64, due time.Time, errT
 	}
 	// The pending message shows why it waits (a provider down for
 	// minutes is visible in the console); MarkSent clears it.
-	return t.g.Exec(`UPDATE messages SET error = ? WHERE delivery = 'pending' AND id = (SELECT message_id FROM outbox WHERE id = ?)`,
-		errText, outboxID).Error
+	return t.g.Exec(`UPDATE messages SET error = ? WHERE delivery = ? AND id = (SELECT message_id FROM outbox WHERE id = ?)`,
+		errText, string(inbox.DeliveryPending), outboxID).Error
 }
 
 func (t *tx) Enqueue(ctx context.Context, m *inbox.Message, due time.Time) error {
@@ -319,7 +328,7 @@ func (t *tx) Enqueue(ctx context.Context, m *inbox.Message, due time.Time) error
 }
 
 func (t *tx) RetryMessage(ctx context.Context, m *inbox.Message, due time.Time) error {
-	if err := t.g.Exec(`UPDATE messages SET delivery = 'pending', error = '' WHERE id = ?`, m.ID).Error; err != nil {
+	if err := t.g.Exec(`UPDATE messages SET delivery = ?, error = '' WHERE id = ?`, string(inbox.DeliveryPending), m.ID).Error; err != nil {
 		return err
 	}
 	return t.Enqueue(ctx, m, due)
