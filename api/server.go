@@ -93,7 +93,6 @@ type Options struct {
 
 	// Per-feature options, each defined next to its routes.
 	Queues  QueueOptions
-	Widget  WidgetOptions
 	Console ConsoleOptions
 }
 
@@ -163,8 +162,7 @@ func New(o Options) *Server {
 	e.Use(s.recoverPanic)
 	e.Use(s.securityHeaders)
 	e.Use(s.limitBody)
-	e.Use(s.refuseNUL)  // NUL in a path or query: 400 before any handler
-	e.Use(s.widgetGate) // Origin and CORS on /widget/v1/<channel>/ paths
+	e.Use(s.refuseNUL) // NUL in a path or query: 400 before any handler
 	s.routes = s.routeTable()
 	for _, r := range s.routes {
 		e.Add(r.Method, r.Path, s.guard(r))
@@ -202,12 +200,13 @@ type Route struct {
 }
 
 // routeTable is every route inboxd serves, with its permission. Each
-// feature keeps its routes in its own file (routes_*.go).
+// feature keeps its routes in its own file (routes_*.go); channels that
+// serve their own clients (the widget) add theirs with Mount.
 func (s *Server) routeTable() []Route {
 	var rs []Route
 	rs = append(rs, s.coreRoutes()...)
 	rs = append(rs, s.queueRoutes()...)
-	rs = append(rs, s.widgetRoutes()...)
+	rs = append(rs, s.typingRoutes()...)
 	rs = append(rs, s.consoleRoutes()...)
 	return rs
 }
