@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/inbox"
@@ -47,15 +48,22 @@ type HTTPOptions struct {
 	// Ingest takes visitors' messages.
 	Ingest   inbox.Ingester
 	Messages Messages
-	Host     Host
-	Clock    inbox.Clock
+	// Queues serve /config and /contact (nil: those routes are left out).
+	Queues Queues
+	// ContactRate and ContactBurst limit contact forms per client address
+	// (defaults: DefaultContactRate, DefaultContactBurst).
+	ContactRate  rate.Limit
+	ContactBurst int
+	Host         Host
+	Clock        inbox.Clock
 }
 
 // HTTP serves the widget's routes: its files, the demo page, and the
 // visitors' API under /widget/v1/<channel>/.
 type HTTP struct {
-	o      HTTPOptions
-	assets map[string]asset
+	o        HTTPOptions
+	assets   map[string]asset
+	contacts *ipLimiter
 }
 
 // NewHTTP builds the widget's handlers.
@@ -63,7 +71,14 @@ func NewHTTP(o HTTPOptions) *HTTP {
 	if o.Clock == nil {
 		o.Clock = inbox.SystemClock{}
 	}
-	return &HTTP{o: o, assets: loadAssets(Assets)}
+	if o.ContactRate == 0 {
+		o.ContactRate = DefaultContactRate
+	}
+	if o.ContactBurst == 0 {
+		o.ContactBurst = DefaultContactBurst
+	}
+	return &HTTP{o: o, assets: loadAssets(Assets),
+		contacts: &ipLimiter{every: o.ContactRate, burst: o.ContactBurst, m: map[string]*rate.Limiter{}}}
 }
 
 // Route is one of the widget's routes; every one is public (visitors
@@ -74,9 +89,10 @@ type Route struct {
 }
 
 // Routes are the widget's routes: /widget.js, /widget.css, the demo page,
-// /widget/v1/:channel/settings, visitors, messages, typing and events.
+// /widget/v1/:channel/settings, visitors, messages, typing and events, and
+// with Queues, config and contact.
 func (h *HTTP) Routes() []Route {
-	return []Route{
+	rs := []Route{
 		{http.MethodGet, "/widget.js", h.asset("widget.js")},
 		{http.MethodGet, "/widget.css", h.asset("widget.css")},
 		{http.MethodGet, "/widget/v1/:channel/demo", h.demo},
@@ -90,6 +106,13 @@ func (h *HTTP) Routes() []Route {
 		{http.MethodPost, "/widget/v1/:channel/typing", h.widget(h.typing)},
 		{http.MethodGet, "/widget/v1/:channel/events", h.widget(h.events)},
 	}
+	if h.o.Queues != nil {
+		// The queue decides these, for any channel it serves a widget
+		// on; they are not counted against the widget's request limit.
+		rs = append(rs, Route{http.MethodGet, "/widget/v1/:channel/config", h.config},
+			Route{http.MethodPost, "/widget/v1/:channel/contact", h.contact})
+	}
+	return rs
 }
 
 // Gate is middleware that checks the page's Origin on /widget/v1/<channel>/

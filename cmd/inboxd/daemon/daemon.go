@@ -236,7 +236,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		Ready:          map[string]func(context.Context) error{"database": st.Ping},
 		Queues:         queueOpts, Console: consoleOpts,
 	})
-	mountWidget(w, srv)
+	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
