@@ -1,7 +1,8 @@
 // Package api is inboxd's HTTP surface on echo: authentication (session
 // cookies for the console, bearer tokens for scripts), one route table
 // with a permission on every route, the JSON API, live feeds over SSE,
-// provider webhooks, health and metrics. Domain errors are mapped to HTTP
+// provider webhooks, the routes a channel adapter serves its own clients
+// with (the widget's, mounted: mount.go), health and metrics. Domain errors are mapped to HTTP
 // in one place (errors.go).
 package api
 
