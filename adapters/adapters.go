@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/inboxd/inboxd/inbox"
 )
@@ -75,4 +76,43 @@ type Health interface {
 // returned reader is closed by the caller; credentials never leave it.
 type AttachmentFetcher interface {
 	FetchAttachment(ctx context.Context, ref string) (io.ReadCloser, string, error)
+}
+
+// Feed is a live feed a channel serves its own clients (the widget's
+// visitors) through the API: which events, how each is encoded, what a
+// resuming client is sent. The API owns the connection, the replay from
+// the events table, the per-owner caps and the heartbeats.
+type Feed struct {
+	// Channel and Visitor own the feed: the API caps the feeds of one
+	// visitor (limits.feeds_per_visitor) or, for Visitor "" (an anonymous
+	// page), those of one client address (limits.feeds_per_user).
+	Channel, Visitor string
+	// Filter decides which events the feed sends, live and replayed.
+	Filter func(*inbox.Event) bool
+	// Encoding names Encode: feeds with the same name share its output,
+	// so each event is encoded once per name.
+	Encoding string
+	// Encode turns an event into an SSE event name and data (ok false:
+	// the event is not sent).
+	Encode func(e *inbox.Event) (name string, data []byte, ok bool)
+	// Retry is the client's reconnect delay.
+	Retry time.Duration
+	// Hello is sent first; Resumed is sent to a resuming client before
+	// its replay (both without an id).
+	Hello, Resumed *FeedFrame
+	// Replay is what a resuming client is read from the events table
+	// (nil: nothing; Filter decides last).
+	Replay *FeedReplay
+}
+
+// FeedFrame is one SSE event.
+type FeedFrame struct {
+	Name string
+	Data []byte
+}
+
+// FeedReplay selects a resuming client's events from the events table.
+type FeedReplay struct {
+	ConversationID int64
+	Kinds          []inbox.EventKind
 }

@@ -197,7 +197,7 @@ func TestFeedFormatFilterAndEphemeral(t *testing.T) {
 	fs := newFeedSet(time.Hour)
 	srv, cli := tcpPair(t)
 	f := fs.open(func(e *inbox.Event) bool { return e.ConversationID == 7 }, agentFrames)
-	typing := inbox.Event{Kind: EventTyping, ConversationID: 7, Payload: []byte(`{"who":"agent"}`)}
+	typing := inbox.Event{Kind: inbox.EventTyping, ConversationID: 7, Payload: []byte(`{"who":"agent"}`)}
 	// Before start (during the replay up to id 3) events queue.
 	fs.Deliver([]inbox.Event{ev(2, 7), ev(3, 7), typing, ev(4, 8), ev(5, 7)})
 	f.start(&connWriter{conn: srv}, 3, nil)

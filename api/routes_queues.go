@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/time/rate"
 
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/hours"
@@ -25,30 +22,17 @@ import (
 // notifications (docs/DESIGN.md; issue "Opening hours, agent presence,
 // offline contacts, notifications").
 type QueueOptions struct {
-	// Manager serves the routes; nil leaves them out.
+	// Manager serves the routes; nil leaves them out. The widget's
+	// config and contact routes are the widget's (adapters/widget).
 	Manager *queues.Manager
-	// ContactRate and ContactBurst limit contact forms per client IP
-	// (defaults: one a minute, bursts of 10).
-	ContactRate  rate.Limit
-	ContactBurst int
-
-	limiter *ipLimiter
 }
 
-// queueRoutes: /api/v1/queues..., /api/v1/me/notifications,
-// /widget/v1/:channel/config, /widget/v1/:channel/contact.
+// queueRoutes: /api/v1/queues..., /api/v1/me/notifications.
 func (s *Server) queueRoutes() []Route {
 	o := &s.o.Queues
 	if o.Manager == nil {
 		return nil
 	}
-	if o.ContactRate == 0 {
-		o.ContactRate = rate.Every(time.Minute)
-	}
-	if o.ContactBurst == 0 {
-		o.ContactBurst = 10
-	}
-	o.limiter = &ipLimiter{every: o.ContactRate, burst: o.ContactBurst, m: map[string]*rate.Limiter{}}
 	return []Route{
 		{http.MethodGet, "/api/v1/queues", Member, s.queueList},
 		{http.MethodPut, "/api/v1/queues/:id/override", Admin, s.queueOverride},
@@ -62,8 +46,6 @@ func (s *Server) queueRoutes() []Route {
 		{http.MethodGet, "/api/v1/me/notifications", Member, s.myNotifications},
 		{http.MethodPut, "/api/v1/me/notifications", Member, s.setMyNotifications},
 		{http.MethodGet, "/api/v1/me/notifications/events", Member, s.notificationEvents},
-		{http.MethodGet, "/widget/v1/:channel/config", Public, s.widgetConfig},
-		{http.MethodPost, "/widget/v1/:channel/contact", Public, s.widgetContact},
 	}
 }
 
@@ -250,68 +232,4 @@ func (s *Server) notificationEvents(c echo.Context) error {
 		return write(n)
 	})
 	return nil
-}
-
-func (s *Server) widgetConfig(c echo.Context) error {
-	wc, err := s.o.Queues.Manager.Widget(c.Request().Context(), c.Param("channel"))
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, wc)
-}
-
-func (s *Server) widgetContact(c echo.Context) error {
-	if _, err := s.o.Queues.Manager.Widget(c.Request().Context(), c.Param("channel")); err != nil {
-		return err // unknown channels are not found before anything is counted
-	}
-	if wait, ok := s.o.Queues.limiter.allow(c.RealIP(), s.o.Clock.Now()); !ok {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return inbox.Errorf(inbox.ERateLimited, "too many contact forms from this address; retry later")
-	}
-	var form queues.ContactForm
-	if err := decodeJSON(c, &form); err != nil {
-		return err
-	}
-	ct, err := s.o.Queues.Manager.SubmitContact(c.Request().Context(), c.Param("channel"), form)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, map[string]any{"id": ct.ID, "conversation_id": ct.ConversationID})
-}
-
-// ipLimiter is a token bucket per client IP.
-type ipLimiter struct {
-	every rate.Limit
-	burst int
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
-}
-
-// maxTrackedIPs bounds the limiter's memory; beyond it, buckets that have
-// refilled are forgotten (they would allow a full burst anyway).
-const maxTrackedIPs = 10000
-
-// allow takes a token for ip at now, or says how long until one is free.
-func (l *ipLimiter) allow(ip string, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.m[ip]
-	if !ok {
-		if len(l.m) >= maxTrackedIPs {
-			for k, v := range l.m {
-				if v.TokensAt(now) >= float64(l.burst) {
-					delete(l.m, k)
-				}
-			}
-		}
-		lim = rate.NewLimiter(l.every, l.burst)
-		l.m[ip] = lim
-	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d, false
-	}
-	return 0, true
 }

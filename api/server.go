@@ -1,7 +1,8 @@
 // Package api is inboxd's HTTP surface on echo: authentication (session
 // cookies for the console, bearer tokens for scripts), one route table
 // with a permission on every route, the JSON API, live feeds over SSE,
-// provider webhooks, health and metrics. Domain errors are mapped to HTTP
+// provider webhooks, the routes a channel adapter serves its own clients
+// with (the widget's, mounted: mount.go), health and metrics. Domain errors are mapped to HTTP
 // in one place (errors.go).
 package api
 
@@ -93,7 +94,6 @@ type Options struct {
 
 	// Per-feature options, each defined next to its routes.
 	Queues  QueueOptions
-	Widget  WidgetOptions
 	Console ConsoleOptions
 }
 
@@ -163,8 +163,7 @@ func New(o Options) *Server {
 	e.Use(s.recoverPanic)
 	e.Use(s.securityHeaders)
 	e.Use(s.limitBody)
-	e.Use(s.refuseNUL)  // NUL in a path or query: 400 before any handler
-	e.Use(s.widgetGate) // Origin and CORS on /widget/v1/<channel>/ paths
+	e.Use(s.refuseNUL) // NUL in a path or query: 400 before any handler
 	s.routes = s.routeTable()
 	for _, r := range s.routes {
 		e.Add(r.Method, r.Path, s.guard(r))
@@ -202,12 +201,13 @@ type Route struct {
 }
 
 // routeTable is every route inboxd serves, with its permission. Each
-// feature keeps its routes in its own file (routes_*.go).
+// feature keeps its routes in its own file (routes_*.go); channels that
+// serve their own clients (the widget) add theirs with Mount.
 func (s *Server) routeTable() []Route {
 	var rs []Route
 	rs = append(rs, s.coreRoutes()...)
 	rs = append(rs, s.queueRoutes()...)
-	rs = append(rs, s.widgetRoutes()...)
+	rs = append(rs, s.typingRoutes()...)
 	rs = append(rs, s.consoleRoutes()...)
 	return rs
 }

@@ -14,6 +14,9 @@ const (
 	EventConversationUpdated EventKind = "conversation.updated"
 	EventMessageCreated      EventKind = "message.created"
 	EventMessageUpdated      EventKind = "message.updated"
+	// EventTyping is a live-only event (never stored, id 0): someone is
+	// typing in a conversation. Payload: {"who":"agent|visitor","name"}.
+	EventTyping EventKind = "typing"
 )
 
 // Event is an entry of the append-only events table, written in the same

@@ -1,10 +1,12 @@
 // Package widget is the website chat widget channel: its config (allowed
 // origins, identity secret, language, strings, colours, limits), the
 // visitors' identity and rate limits, the normalizer of a visitor's message
-// into an inbox.Inbound, and the widget's own files (widget.js and
-// widget.css, embedded). Visitors talk to inboxd's /widget/v1 routes
-// (package api); agents' replies are read from inboxd by the widget, so a
-// stored reply counts as delivered.
+// into an inbox.Inbound and its external-id format, the widget's own files
+// (widget.js and widget.css, embedded), and its HTTP: the visitors'
+// /widget/v1 routes, their Origin check and CORS, and their live feed's
+// filter and encoding (http.go), which the API mounts and serves behind
+// its own middleware, errors and SSE machinery. Agents' replies are read
+// from inboxd by the widget, so a stored reply counts as delivered.
 package widget
 
 import (

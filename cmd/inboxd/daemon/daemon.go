@@ -218,10 +218,6 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	widgetOpts, err := wireWidget(ctx, w)
-	if err != nil {
-		return nil, err
-	}
 	consoleOpts, err := wireConsole(ctx, w)
 	if err != nil {
 		return nil, err
@@ -238,8 +234,9 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		PasswordCheck:  api.CheckPassword,
 		TrustedProxies: cfg.TrustedProxyNets(),
 		Ready:          map[string]func(context.Context) error{"database": st.Ping},
-		Queues:         queueOpts, Widget: widgetOpts, Console: consoleOpts,
+		Queues:         queueOpts, Console: consoleOpts,
 	})
+	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)

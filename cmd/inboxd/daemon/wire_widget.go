@@ -1,31 +1,30 @@
 package daemon
 
 import (
-	"context"
-
 	"github.com/inboxd/inboxd/adapters/widget"
 	"github.com/inboxd/inboxd/api"
-	"github.com/inboxd/inboxd/inbox"
 )
 
-// wireWidget builds the website chat widget: its channels, the visitors'
-// store, and the embedded widget files.
-func wireWidget(ctx context.Context, w *wiring) (api.WidgetOptions, error) {
-	chans := map[string]api.WidgetChannel{}
+// mountWidget mounts the website chat widget's HTTP (adapters/widget) on
+// the API: its routes, public, and its Origin check and CORS. The API
+// lends it JSON decoding, live feeds and typing notices; the store keeps
+// visitors and reads messages; the service ingests; the queues manager
+// answers the widget's config and takes its contact form.
+func mountWidget(w *wiring, srv *api.Server, queueOpts api.QueueOptions) {
+	chans := map[string]*widget.Channel{}
 	for id, ch := range w.channels {
 		if wc, ok := ch.(*widget.Channel); ok {
-			chans[id] = widgetChannel{wc}
+			chans[id] = wc
 		}
 	}
-	return api.WidgetOptions{Channels: chans, Visitors: w.store, Ingest: w.service, Assets: widget.Assets}, nil
-}
-
-// widgetChannel adapts a widget channel to the API's view of it (the API
-// names no adapter package).
-type widgetChannel struct{ *widget.Channel }
-
-func (c widgetChannel) Settings(accept string) any { return c.Channel.Settings(accept) }
-
-func (c widgetChannel) Inbound(p api.WidgetPost) (inbox.Inbound, error) {
-	return c.Channel.Inbound(widget.Post(p))
+	o := widget.HTTPOptions{Channels: chans, Visitors: w.store, Ingest: w.service, Messages: w.store,
+		Host: srv, Clock: w.clock}
+	if queueOpts.Manager != nil {
+		o.Queues = queueOpts.Manager // the widget's config and contact form
+	}
+	h := widget.NewHTTP(o)
+	for _, r := range h.Routes() {
+		srv.Mount(r.Method, r.Path, r.Handler)
+	}
+	srv.Use(h.Gate)
 }
