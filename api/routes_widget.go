@@ -444,7 +444,7 @@ func (s *Server) widgetEvents(c echo.Context, ch WidgetChannel) error {
 	}
 	// Whatever mode changes a resuming widget missed, one notice makes it
 	// fetch /config again; its conversation's messages are replayed.
-	spec := feedSpec{filter: filter, enc: visitorFrames(queue), retry: 3 * time.Second,
+	spec := feedSpec{kind: FeedWidget, filter: filter, enc: visitorFrames(queue), retry: 3 * time.Second,
 		resumed: sseFrame(0, "mode", []byte("{}"))}
 	if convID != 0 {
 		spec.replay = &journal.EventFilter{ConversationID: convID,
