@@ -177,7 +177,10 @@ func TestGrafanaDashboard(t *testing.T) {
 		UID           string
 		SchemaVersion int
 		Templating    struct {
-			List []struct{ Name, Type, Query string }
+			List []struct {
+				Name, Type string
+				Query      json.RawMessage
+			}
 		}
 		Panels []struct {
 			Title      string
@@ -195,7 +198,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	var ds string
 	for _, v := range d.Templating.List {
-		if v.Type == "datasource" && v.Query == "prometheus" {
+		if v.Type == "datasource" && string(v.Query) == `"prometheus"` {
 			ds = "${" + v.Name + "}"
 		}
 	}
