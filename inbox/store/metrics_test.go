@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,6 +148,87 @@ func TestMetricsAggregatesUseIndexes(t *testing.T) {
 			}
 			if n != want || n == 0 || n > 500 {
 				t.Fatalf("unassigned: %d (%+v), want %d", n, qs, want)
+			}
+		})
+	}
+}
+
+// ingestRecorder is an inbox.IngestObserver that records.
+type ingestRecorder struct {
+	mu       sync.Mutex
+	groups   []int
+	ingested []string
+	rejected []string // channel/reason
+}
+
+func (r *ingestRecorder) Group(size int, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.groups = append(r.groups, size)
+}
+
+func (r *ingestRecorder) Ingested(ch string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ingested = append(r.ingested, ch)
+}
+
+func (r *ingestRecorder) Rejected(ch, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rejected = append(r.rejected, ch+"/"+reason)
+}
+
+// TestIngestObserver: the service reports each stored message (not a
+// duplicate), each refused one with its error code (a batch's invalid
+// message alone; every message of a batch the store could not commit), and
+// each transaction's size; a caller that counts its own refusals
+// (WithRejectsCounted, the webhook route) is left to count them, with
+// group commit too.
+func TestIngestObserver(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			st := storetest.Open(t, d)
+			rec := &ingestRecorder{}
+			svc := inbox.NewService(inbox.Options{Store: st, Channels: channels, Observer: rec})
+			ctx := context.Background()
+			msg := func(ext, text string) inbox.Inbound {
+				return inbox.Inbound{ChannelID: "crm", ExternalID: ext, Contact: inbox.ContactInfo{ExternalID: "c-" + ext}, Text: text}
+			}
+			if _, err := svc.IngestBatch(ctx, []inbox.Inbound{msg("a", "one"), msg("b", "two")}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.IngestBatch(ctx, []inbox.Inbound{msg("a", "one"), msg("c", "")}, nil); inbox.ErrorCode(err) != inbox.EInvalid {
+				t.Fatalf("a batch with an empty message: %v", err)
+			}
+			if _, err := svc.Ingest(ctx, msg("a", "one")); err != nil { // a duplicate
+				t.Fatal(err)
+			}
+			if _, err := svc.Ingest(inbox.WithRejectsCounted(ctx), msg("d", "")); err == nil {
+				t.Fatal("an empty message was stored")
+			}
+			gctx, stop := context.WithCancel(ctx)
+			defer stop()
+			svc.StartGroupCommit(gctx, 1, 8, 0)
+			if _, err := svc.Ingest(ctx, msg("e", "grouped")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Ingest(ctx, msg("f", string([]byte{0xff}))); inbox.ErrorCode(err) != inbox.EInvalid {
+				t.Fatalf("invalid UTF-8: %v", err)
+			}
+			if _, err := svc.Ingest(inbox.WithRejectsCounted(ctx), msg("g", "")); err == nil {
+				t.Fatal("an empty message was stored")
+			}
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if got := strings.Join(rec.ingested, ","); got != "crm,crm,crm" {
+				t.Errorf("ingested %s, want a, b and e", got)
+			}
+			if got := strings.Join(rec.rejected, ","); got != "crm/invalid,crm/invalid" {
+				t.Errorf("rejected %s, want c and f", got)
+			}
+			if got := fmt.Sprint(rec.groups); got != "[2 1 1]" {
+				t.Errorf("groups %s, want the batch, the duplicate and e's group", got)
 			}
 		})
 	}

@@ -121,19 +121,22 @@ func TestEndToEndMetrics(t *testing.T) {
 		}
 		waitUntil(t, "the callback's four answers", func() bool { return cb.calls() >= 4 })
 
-		// A live feed.
-		req, _ := http.NewRequest("GET", e.base+"/api/v1/journal/events", nil)
-		req.Header.Set("Authorization", "Bearer "+e.owner)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("feed: %v %v", resp, err)
+		// Live feeds: the owner's journal, Anna's notifications.
+		for _, f := range []struct{ path, token string }{{"/api/v1/journal/events", e.owner}, {"/api/v1/me/notifications/events", e.anna}} {
+			req, _ := http.NewRequest("GET", e.base+f.path, nil)
+			req.Header.Set("Authorization", "Bearer "+f.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("feed %s: %v %v", f.path, resp, err)
+			}
+			defer resp.Body.Close()
 		}
-		defer resp.Body.Close()
 
 		var m map[string]float64
-		waitUntil(t, "the feed and the poller in /metrics", func() bool {
+		waitUntil(t, "the feeds and the poller in /metrics", func() bool {
 			m = e.scrape()
-			return m[`inboxd_feeds{kind="journal"}`] == 1 && m[`inboxd_poller_last_success_timestamp_seconds{channel="tg"}`] > 0
+			return m[`inboxd_feeds{kind="journal"}`] == 1 && m[`inboxd_feeds{kind="notifications"}`] == 1 &&
+				m[`inboxd_poller_last_success_timestamp_seconds{channel="tg"}`] > 0
 		})
 		want := map[string]float64{
 			`inboxd_messages_ingested_total{channel="crm"}`:                       4,
@@ -149,7 +152,8 @@ func TestEndToEndMetrics(t *testing.T) {
 			`inboxd_conversations_unassigned{queue="support"}`:                    2,
 			`inboxd_feeds{kind="journal"}`:                                        1,
 			`inboxd_feeds{kind="widget"}`:                                         0,
-			`inboxd_feeds{kind="notifications"}`:                                  0,
+			`inboxd_feeds{kind="notifications"}`:                                  1,
+			`inboxd_feeds{kind="me"}`:                                             0,
 			`inboxd_poller_lag_seconds{channel="tg"}`:                             -1, // checked below
 		}
 		for series, v := range want {
