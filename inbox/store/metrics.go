@@ -41,28 +41,37 @@ func (s *Store) OutboxBacklogs(ctx context.Context) ([]OutboxBacklog, error) {
 	return out, nil
 }
 
-// UnassignedQueue is one queue's unassigned conversations.
-type UnassignedQueue struct {
-	Queue      string
-	Unassigned int64
-	// WaitingSince is when the oldest unanswered customer message of these
-	// conversations arrived (zero: none waits for an answer).
-	WaitingSince time.Time
+// UnassignedCounts returns the number of unassigned conversations per
+// queue (queues without one are absent), read by conversations(status, ...).
+func (s *Store) UnassignedCounts(ctx context.Context) (map[string]int64, error) {
+	var rs []struct {
+		Queue string
+		N     int64
+	}
+	if err := s.read(ctx).Raw(`SELECT queue, COUNT(*) AS n FROM conversations WHERE status = 'unassigned' GROUP BY queue`).
+		Scan(&rs).Error; err != nil {
+		return nil, classify(err)
+	}
+	out := make(map[string]int64, len(rs))
+	for _, r := range rs {
+		out[r.Queue] = r.N
+	}
+	return out, nil
 }
 
-// UnassignedQueues returns the queues that have unassigned conversations.
-// A conversation waits since its oldest customer message after the team's
-// last message that was not automatic (as WaitingChats). The conversations
-// are found by conversations(status, ...), each one's messages by
-// messages(conversation_id, id): the cost grows with the unassigned
-// conversations and their unanswered messages, not with the journal.
-func (s *Store) UnassignedQueues(ctx context.Context) ([]UnassignedQueue, error) {
+// OldestWaits returns, per queue, when the oldest unanswered customer
+// message of its unassigned conversations arrived (queues where none waits
+// are absent). A conversation waits since its oldest customer message after
+// the team's last message that was not automatic (as WaitingChats). The
+// conversations are found by conversations(status, ...), each one's
+// messages by messages(conversation_id, id): the cost grows with the
+// unassigned conversations (about 50 µs each), not with the journal.
+func (s *Store) OldestWaits(ctx context.Context) (map[string]time.Time, error) {
 	var rs []struct {
-		Queue      string
-		Unassigned int64
-		Since      sql.NullString
+		Queue string
+		Since sql.NullString
 	}
-	err := s.read(ctx).Raw(`SELECT c.queue, COUNT(*) AS unassigned,
+	err := s.read(ctx).Raw(`SELECT c.queue,
 		MIN((SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
 			AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.conversation_id = c.id
 				AND o.direction = 'out' AND o.auto = ?), 0))) AS since
@@ -70,10 +79,11 @@ func (s *Store) UnassignedQueues(ctx context.Context) ([]UnassignedQueue, error)
 	if err != nil {
 		return nil, classify(err)
 	}
-	out := make([]UnassignedQueue, 0, len(rs))
+	out := make(map[string]time.Time, len(rs))
 	for _, r := range rs {
-		t, _ := parseDBTime(r.Since.String)
-		out = append(out, UnassignedQueue{Queue: r.Queue, Unassigned: r.Unassigned, WaitingSince: t})
+		if t, ok := parseDBTime(r.Since.String); ok {
+			out[r.Queue] = t
+		}
 	}
 	return out, nil
 }

@@ -23,8 +23,11 @@ func TestMetricsAggregates(t *testing.T) {
 		if bs, err := f.st.OutboxBacklogs(ctx); err != nil || len(bs) != 0 {
 			t.Fatalf("empty outbox: %+v %v", bs, err)
 		}
-		if qs, err := f.st.UnassignedQueues(ctx); err != nil || len(qs) != 0 {
+		if qs, err := f.st.UnassignedCounts(ctx); err != nil || len(qs) != 0 {
 			t.Fatalf("no conversations: %+v %v", qs, err)
+		}
+		if ws, err := f.st.OldestWaits(ctx); err != nil || len(ws) != 0 {
+			t.Fatalf("no conversations: %+v %v", ws, err)
 		}
 		a := f.ingest("crm", "a1", "ca", "first") // support, waits since t0
 		f.tick()
@@ -54,21 +57,13 @@ func TestMetricsAggregates(t *testing.T) {
 		if err != nil || len(bs) != 1 || bs[0].ChannelID != "crm" || bs[0].Pending != 2 || !bs[0].Oldest.Equal(replyAt) {
 			t.Fatalf("outbox backlog: %+v %v, want crm 2 since %v", bs, err, replyAt)
 		}
-		qs, err := f.st.UnassignedQueues(ctx)
-		if err != nil {
-			t.Fatal(err)
+		counts, err := f.st.UnassignedCounts(ctx)
+		if err != nil || len(counts) != 2 || counts["support"] != 1 || counts["sales"] != 1 {
+			t.Fatalf("unassigned: %v %v, want support 1 (b; a was taken by the reply), sales 1", counts, err)
 		}
-		got := map[string]store.UnassignedQueue{}
-		for _, q := range qs {
-			got[q.Queue] = q
-		}
-		// a was taken by the reply; b waits since its new message; sales
-		// since its only one.
-		if q := got["support"]; len(got) != 2 || q.Unassigned != 1 || !q.WaitingSince.Equal(bWaits) {
-			t.Fatalf("support: %+v (all %+v), want 1 waiting since %v", q, qs, bWaits)
-		}
-		if q := got["sales"]; q.Unassigned != 1 || !q.WaitingSince.Equal(salesAt) {
-			t.Fatalf("sales: %+v, want 1 waiting since %v", q, salesAt)
+		waits, err := f.st.OldestWaits(ctx)
+		if err != nil || len(waits) != 2 || !waits["support"].Equal(bWaits) || !waits["sales"].Equal(salesAt) {
+			t.Fatalf("waits: %v %v, want support since %v (b's new message), sales since %v", waits, err, bWaits, salesAt)
 		}
 	})
 }
@@ -103,8 +98,9 @@ func TestMetricsAggregatesUseIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			queries := map[string]string{
-				"outbox_channel": `SELECT channel_id, COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox GROUP BY channel_id`,
-				"conversations_status": `SELECT c.queue, COUNT(*) AS unassigned,
+				"outbox_channel":       `SELECT channel_id, COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox GROUP BY channel_id`,
+				"conversations_status": `SELECT queue, COUNT(*) AS n FROM conversations WHERE status = 'unassigned' GROUP BY queue`,
+				"messages_conversation": `SELECT c.queue,
 					MIN((SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
 						AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.conversation_id = c.id
 							AND o.direction = 'out' AND o.auto = false), 0))) AS since
@@ -135,13 +131,13 @@ func TestMetricsAggregatesUseIndexes(t *testing.T) {
 					t.Errorf("%s: the plan does not read the index:\n%s", index, plan)
 				}
 			}
-			qs, err := st.UnassignedQueues(ctx)
+			qs, err := st.UnassignedCounts(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var n, want int64
-			for _, q := range qs {
-				n += q.Unassigned
+			for _, c := range qs {
+				n += c
 			}
 			if err := db.Raw(`SELECT COUNT(*) FROM conversations WHERE status = 'unassigned'`).Scan(&want).Error; err != nil {
 				t.Fatal(err)

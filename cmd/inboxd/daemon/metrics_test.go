@@ -51,11 +51,13 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 
 // fakeBacklogs is a database that counts its reads.
 type fakeBacklogs struct {
-	mu      sync.Mutex
-	reads   int
-	fail    bool
-	outbox  []store.OutboxBacklog
-	waiting []store.UnassignedQueue
+	mu       sync.Mutex
+	reads    int // of the outbox
+	fail     bool
+	slowWait bool // OldestWaits takes longer than the timeout
+	outbox   []store.OutboxBacklog
+	counts   map[string]int64
+	waits    map[string]time.Time
 }
 
 func (f *fakeBacklogs) OutboxBacklogs(context.Context) ([]store.OutboxBacklog, error) {
@@ -68,10 +70,24 @@ func (f *fakeBacklogs) OutboxBacklogs(context.Context) ([]store.OutboxBacklog, e
 	return f.outbox, nil
 }
 
-func (f *fakeBacklogs) UnassignedQueues(context.Context) ([]store.UnassignedQueue, error) {
+func (f *fakeBacklogs) UnassignedCounts(context.Context) (map[string]int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.waiting, nil
+	if f.fail {
+		return nil, inbox.ErrUnavailable
+	}
+	return f.counts, nil
+}
+
+func (f *fakeBacklogs) OldestWaits(ctx context.Context) (map[string]time.Time, error) {
+	f.mu.Lock()
+	slow, waits := f.slowWait, f.waits
+	f.mu.Unlock()
+	if slow {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return waits, nil
 }
 
 // TestBacklogCollector: configured channels and queues read 0 when nothing
@@ -101,8 +117,8 @@ func TestBacklogCollector(t *testing.T) {
 
 	src.outbox = []store.OutboxBacklog{{ChannelID: "crm", Pending: 3, Oldest: now.Add(-90 * time.Second)},
 		{ChannelID: "gone", Pending: 1, Oldest: now.Add(-10 * time.Second)}}
-	src.waiting = []store.UnassignedQueue{{Queue: "support", Unassigned: 4, WaitingSince: now.Add(-time.Hour)},
-		{Queue: "sales", Unassigned: 1}}
+	src.counts = map[string]int64{"support": 4, "sales": 1}
+	src.waits = map[string]time.Time{"support": now.Add(-time.Hour)}
 	now = now.Add(4 * time.Second)
 	if g := gather(t, reg); g[`inboxd_outbox_pending{channel="crm"}`] != 0 || src.reads != 1 {
 		t.Fatalf("a scrape within 5 s read the database (%d reads) or changed: %v", src.reads, g)
@@ -126,12 +142,29 @@ func TestBacklogCollector(t *testing.T) {
 	src.fail = true
 	now = now.Add(6 * time.Second)
 	got = gather(t, reg)
-	if got[`inboxd_outbox_pending{channel="crm"}`] != 3 || src.reads != 3 {
-		t.Errorf("a failed read: pending %v after %d reads, want the last value and 3 reads", got[`inboxd_outbox_pending{channel="crm"}`], src.reads)
+	if got[`inboxd_outbox_pending{channel="crm"}`] != 3 || got[`inboxd_conversations_unassigned{queue="support"}`] != 4 || src.reads != 3 {
+		t.Errorf("a failed read: pending %v, unassigned %v after %d reads, want the last values and 3 reads",
+			got[`inboxd_outbox_pending{channel="crm"}`], got[`inboxd_conversations_unassigned{queue="support"}`], src.reads)
 	}
 	gather(t, reg)
 	if src.reads != 3 {
 		t.Errorf("a failed read is retried within 5 s: %d reads", src.reads)
+	}
+
+	// The longest wait's query times out (a huge backlog): the counts
+	// are fresh, the wait keeps its last value, and the scrape is bounded.
+	src.fail, src.slowWait = false, true
+	src.counts = map[string]int64{"support": 7, "sales": 1}
+	c.timeout = 50 * time.Millisecond
+	now = now.Add(6 * time.Second)
+	t0 := time.Now()
+	got = gather(t, reg)
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("a scrape took %v", d)
+	}
+	if got[`inboxd_conversations_unassigned{queue="support"}`] != 7 || got[`inboxd_conversations_oldest_wait_seconds{queue="support"}`] != 3600+18 {
+		t.Errorf("after a timed-out wait: unassigned %v, wait %v; want 7 and the last wait, older by the clock",
+			got[`inboxd_conversations_unassigned{queue="support"}`], got[`inboxd_conversations_oldest_wait_seconds{queue="support"}`])
 	}
 }
 
