@@ -35,7 +35,30 @@ type Deps struct {
 	PublicURL string
 	// HTTPClient is for calls to providers; adapters set their own timeouts.
 	HTTPClient *http.Client
+	// Poll is told of each poll that succeeded (nil: nobody is).
+	Poll PollObserver
 }
+
+// PollObserver is told by a poller (Telegram, IMAP) of each fetch whose
+// messages were all committed, for an operator's metrics: when (at), and
+// how far behind upstream the poller was (lag: the age, at the fetch, of
+// the oldest message it fetched; 0 when the fetch found nothing new). It
+// must not block.
+type PollObserver interface {
+	Polled(channel string, at time.Time, lag time.Duration)
+}
+
+// PollObserverOf returns o, or one that observes nothing when o is nil.
+func PollObserverOf(o PollObserver) PollObserver {
+	if o == nil {
+		return nopPoll{}
+	}
+	return o
+}
+
+type nopPoll struct{}
+
+func (nopPoll) Polled(string, time.Time, time.Duration) {}
 
 // Channel is a running channel. Optional capabilities are the interfaces
 // below; the daemon checks for them.

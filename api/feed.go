@@ -78,35 +78,81 @@ type feedSet struct {
 	mu     sync.RWMutex
 	feeds  map[*feed]struct{}
 	closed bool
+	// kinds counts the open feeds by kind (FeedKinds), those that keep a
+	// goroutine (hold) included.
+	kinds map[string]int
 }
+
+// The kinds of live feeds, as the inboxd_feeds metric names them.
+const (
+	FeedJournal       = "journal"       // GET /api/v1/journal/events
+	FeedMe            = "me"            // GET /api/v1/me/events
+	FeedConversation  = "conversation"  // GET /api/v1/conversations/{id}/events
+	FeedWidget        = "widget"        // GET /widget/v1/{channel}/events
+	FeedNotifications = "notifications" // GET /api/v1/me/notifications/events
+)
+
+// FeedKinds are every kind of live feed.
+var FeedKinds = []string{FeedJournal, FeedMe, FeedConversation, FeedWidget, FeedNotifications}
 
 func newFeedSet(heartbeat time.Duration) *feedSet {
 	return &feedSet{heartbeat: heartbeat, writeTimeout: feedWriteTimeout, coalesce: feedCoalesce,
-		sweep: feedSweep, buffer: journal.SubscriberBuffer, feeds: map[*feed]struct{}{}}
+		sweep: feedSweep, buffer: journal.SubscriberBuffer, feeds: map[*feed]struct{}{}, kinds: map[string]int{}}
+}
+
+// counts returns the open feeds by kind.
+func (fs *feedSet) counts() map[string]int {
+	fs.mu.RLock()
+	defer fs.mu.RUnlock()
+	out := make(map[string]int, len(fs.kinds))
+	for k, n := range fs.kinds {
+		out[k] = n
+	}
+	return out
+}
+
+// hold counts a feed of kind that streams from its own goroutine (the
+// notifications feed) until the returned func is called.
+func (fs *feedSet) hold(kind string) (release func()) {
+	fs.mu.Lock()
+	fs.kinds[kind]++
+	fs.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			fs.mu.Lock()
+			fs.kinds[kind]--
+			fs.mu.Unlock()
+		})
+	}
 }
 
 // open registers a feed; from now on it queues the events filter accepts,
 // encoded by enc. It returns nil when the set is closed (shutting down).
 func (fs *feedSet) open(filter func(*inbox.Event) bool, enc *feedEncoding) *feed {
-	return fs.openLeased(filter, enc, nil)
+	return fs.openLeased("", filter, enc, nil)
 }
 
 // openLeased is open for a feed holding lease, which it releases when it
 // closes, whatever closes it.
-func (fs *feedSet) openLeased(filter func(*inbox.Event) bool, enc *feedEncoding, lease *feedLease) *feed {
-	f := &feed{set: fs, filter: filter, enc: enc, lease: lease}
+func (fs *feedSet) openLeased(kind string, filter func(*inbox.Event) bool, enc *feedEncoding, lease *feedLease) *feed {
+	f := &feed{set: fs, kind: kind, filter: filter, enc: enc, lease: lease}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.closed {
 		return nil
 	}
 	fs.feeds[f] = struct{}{}
+	fs.kinds[kind]++
 	return f
 }
 
 func (fs *feedSet) remove(f *feed) {
 	fs.mu.Lock()
-	delete(fs.feeds, f)
+	if _, ok := fs.feeds[f]; ok {
+		delete(fs.feeds, f)
+		fs.kinds[f.kind]--
+	}
 	fs.mu.Unlock()
 }
 
@@ -224,6 +270,7 @@ func (c *frameCache) frame(enc *feedEncoding, events []inbox.Event, i int) []byt
 // feed is one client's live feed.
 type feed struct {
 	set    *feedSet
+	kind   string // FeedKinds
 	filter func(*inbox.Event) bool
 	enc    *feedEncoding
 	lease  *feedLease // the owner's slot (nil: none)

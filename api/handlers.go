@@ -267,6 +267,26 @@ func (s *Server) hook(c echo.Context) error {
 	if !ok || !isHook || hookPath(ch.Kind) != c.Param("kind") {
 		return inbox.Errorf(inbox.ENotFound, "no such webhook")
 	}
-	h.ServeHTTP(c.Response(), c.Request())
+	// Every refusal a webhook answers is counted here, once, for every
+	// channel kind: the service leaves the counting of these requests' refusals to
+	// this boundary, which also sees those no service call did (signature,
+	// body, payload).
+	r := c.Request()
+	h.ServeHTTP(c.Response(), r.WithContext(inbox.WithRejectsCounted(r.Context())))
+	if st := c.Response().Status; st >= 400 {
+		s.o.Ingest.Rejected(ch.ID, hookRejectReason(st))
+	}
 	return nil
+}
+
+// hookRejectReason is the error code a webhook's refusal is counted under,
+// from its status (the inverse of the one mapping, errors.go).
+func hookRejectReason(status int) string {
+	if code, ok := codeOf[status]; ok {
+		return code
+	}
+	if status >= 500 {
+		return inbox.EInternal
+	}
+	return inbox.EInvalid
 }

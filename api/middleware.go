@@ -169,7 +169,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics(reg *prometheus.Registry, subscribers func() float64) *metrics {
+func newMetrics(reg *prometheus.Registry, subscribers func() float64, feeds func() map[string]int) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inboxd_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -181,8 +181,23 @@ func newMetrics(reg *prometheus.Registry, subscribers func() float64) *metrics {
 	}
 	reg.MustRegister(m.requests, m.duration, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "inboxd_sse_subscribers", Help: "Connected live-feed subscribers.",
-	}, subscribers))
+	}, subscribers), feedGauge{feeds})
 	return m
+}
+
+// feedGauge is inboxd_feeds{kind}: the open live feeds of each kind, read
+// from the feed set at scrape time (every kind, 0 included).
+type feedGauge struct{ counts func() map[string]int }
+
+var feedsDesc = prometheus.NewDesc("inboxd_feeds", "Open live feeds (SSE) by kind.", []string{"kind"}, nil)
+
+func (g feedGauge) Describe(ch chan<- *prometheus.Desc) { ch <- feedsDesc }
+
+func (g feedGauge) Collect(ch chan<- prometheus.Metric) {
+	n := g.counts()
+	for _, k := range FeedKinds {
+		ch <- prometheus.MustNewConstMetric(feedsDesc, prometheus.GaugeValue, float64(n[k]), k)
+	}
 }
 
 func (m *metrics) observe(route, method string, status int, d time.Duration) {

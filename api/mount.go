@@ -42,7 +42,7 @@ func (s *Server) Stream(c echo.Context, f adapters.Feed) error {
 		return err
 	}
 	encode := f.Encode
-	spec := feedSpec{filter: f.Filter, retry: f.Retry, hello: frameOf(f.Hello), resumed: frameOf(f.Resumed),
+	spec := feedSpec{kind: FeedWidget, filter: f.Filter, retry: f.Retry, hello: frameOf(f.Hello), resumed: frameOf(f.Resumed),
 		enc: &feedEncoding{key: "channel\x00" + f.Encoding, encode: func(e *inbox.Event) []byte {
 			name, data, ok := encode(e)
 			if !ok {

@@ -79,7 +79,7 @@ func conversationPageData(c echo.Context, _ *inbox.User) (any, error) {
 // consoles use it for live lists and notifications (the journal feed is
 // for admins).
 func (s *Server) meEvents(c echo.Context) error {
-	return s.staffStream(c, 0)
+	return s.staffStream(c, FeedMe, 0)
 }
 
 // setProfile changes the caller's display name (what customers and

@@ -206,6 +206,7 @@ func (s *Server) notificationEvents(c echo.Context) error {
 	lease.bind(end)
 	ch, cancel := m.SubscribeNotifications(u.ID)
 	defer cancel()
+	defer s.feeds.hold(FeedNotifications)()
 	w := openStream(c, 2*time.Second)
 	write := func(n queues.Notification) error {
 		b, _ := json.Marshal(map[string]any{"id": n.ID, "kind": n.Kind, "conversation_id": n.ConversationID,

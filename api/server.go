@@ -72,8 +72,11 @@ type Options struct {
 	// Ready are the checks of /readyz (the database, ...).
 	Ready    map[string]func(ctx context.Context) error
 	Registry *prometheus.Registry
-	Logger   *slog.Logger
-	Clock    inbox.Clock
+	// Ingest is told of the messages the webhook routes refuse (default:
+	// nobody).
+	Ingest inbox.IngestObserver
+	Logger *slog.Logger
+	Clock  inbox.Clock
 	// MaxBody bounds every request body (413 beyond).
 	MaxBody int64
 	// SecureCookies sets the Secure flag (public_url is https).
@@ -141,6 +144,9 @@ func New(o Options) *Server {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
+	if o.Ingest == nil {
+		o.Ingest = inbox.NopObserver{}
+	}
 	s := &Server{o: o, e: echo.New(), channels: map[string]inbox.ChannelInfo{},
 		logins: newLoginGuard(),
 		// 5 free failures per user in 15 minutes, then 1 s, 2 s, 4 s ... up to 15 min.
@@ -152,7 +158,7 @@ func New(o Options) *Server {
 	s.feeds = newFeedSet(o.Heartbeat)
 	s.owners = newFeedOwners()
 	o.Hub.Attach(s.feeds)
-	s.metrics = newMetrics(o.Registry, func() float64 { return float64(o.Hub.Subscribers()) })
+	s.metrics = newMetrics(o.Registry, func() float64 { return float64(o.Hub.Subscribers()) }, s.feeds.counts)
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIP(o.TrustedProxies) // c.RealIP() everywhere (clientip.go)

@@ -23,7 +23,7 @@ type feedEvent struct {
 }
 
 func (s *Server) journalEvents(c echo.Context) error {
-	return s.staffStream(c, 0)
+	return s.staffStream(c, FeedJournal, 0)
 }
 
 func (s *Server) conversationEvents(c echo.Context) error {
@@ -35,13 +35,14 @@ func (s *Server) conversationEvents(c echo.Context) error {
 	if _, err := s.o.Journal.Conversation(c.Request().Context(), u, id); err != nil {
 		return err
 	}
-	return s.staffStream(c, id)
+	return s.staffStream(c, FeedConversation, id)
 }
 
 // staffStream is a staff user's feed of what it may see: of conversation
 // convID, or of everything (0). Its replay reads the viewer's rows only,
-// and at most journal.ReplayCap ids' worth.
-func (s *Server) staffStream(c echo.Context, convID int64) error {
+// and at most journal.ReplayCap ids' worth. kind names the feed for the
+// metrics.
+func (s *Server) staffStream(c echo.Context, kind string, convID int64) error {
 	u := currentUser(c)
 	filter := func(e *inbox.Event) bool { return e.Visible(u) }
 	replay := journal.ViewerFilter(u)
@@ -53,7 +54,7 @@ func (s *Server) staffStream(c echo.Context, convID int64) error {
 	if err != nil {
 		return err
 	}
-	return s.stream(c, feedSpec{filter: filter, enc: agentFrames, retry: 2 * time.Second,
+	return s.stream(c, feedSpec{kind: kind, filter: filter, enc: agentFrames, retry: 2 * time.Second,
 		replay: &replay, capped: true, lease: lease})
 }
 
@@ -69,6 +70,7 @@ const reloadEvent = "reload"
 
 // feedSpec is what a live feed sends.
 type feedSpec struct {
+	kind   string // FeedKinds
 	filter func(*inbox.Event) bool
 	enc    *feedEncoding
 	// retry is the client's reconnect delay.
@@ -102,7 +104,7 @@ func (s *Server) stream(c echo.Context, spec feedSpec) error {
 		spec.lease.release()
 		return err
 	}
-	f := s.feeds.openLeased(spec.filter, spec.enc, spec.lease)
+	f := s.feeds.openLeased(spec.kind, spec.filter, spec.enc, spec.lease)
 	if f == nil {
 		spec.lease.release()
 		return inbox.Errorf(inbox.EUnavailable, "shutting down")

@@ -109,6 +109,8 @@ func (s *Service) commitGroup(group []*ingestReq) {
 	// The transaction is not tied to one caller's context: a caller that
 	// disconnects must not roll back its neighbours.
 	ctx := context.WithoutCancel(live[0].ctx)
+	started := time.Now()
+	defer func() { s.obs.Group(len(live), time.Since(started)) }()
 	if s.commitBulk(ctx, live) {
 		return
 	}

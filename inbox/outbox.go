@@ -30,6 +30,8 @@ type DispatcherOptions struct {
 	// Workers send concurrently (default 4); rows of one conversation are
 	// claimed oldest first, one at a time, so replies keep their order.
 	Workers int
+	// Observer is told each send's outcome (default: nothing).
+	Observer OutboxObserver
 }
 
 // Dispatcher drains the outbox: it claims due rows, calls the channel's
@@ -64,6 +66,9 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
+	}
+	if o.Observer == nil {
+		o.Observer = NopObserver{}
 	}
 	return &Dispatcher{o: o, wake: make(chan struct{}, 1)}
 }
@@ -220,11 +225,13 @@ func (d *Dispatcher) finish(ctx context.Context, log *slog.Logger, it OutboxItem
 			log.Error("outbox: reply sent but not recorded; it may be sent again", "err", err)
 		}
 		log.Info("reply sent", "provider_id", res.ProviderID)
+		d.o.Observer.Sent(it.ChannelID, SendSent)
 		return
 	}
 	permanent, retryAfter := sendErrorClass(sendErr)
 	if permanent || it.Attempts >= d.o.MaxAttempts {
 		log.Warn("reply failed", "err", sendErr, "permanent", permanent)
+		d.o.Observer.Sent(it.ChannelID, SendFailed)
 		if err := svc.markOutbox(fctx, it, func(tx Tx) (*Message, error) {
 			return tx.MarkFailed(fctx, it.ID, it.MessageID, truncate(sendErr.Error(), 1000))
 		}); err != nil {
@@ -238,6 +245,7 @@ func (d *Dispatcher) finish(ctx context.Context, log *slog.Logger, it OutboxItem
 	}
 	due := d.o.Clock.Now().Add(delay)
 	log.Info("reply will be retried", "err", sendErr, "retry_in", delay.String())
+	d.o.Observer.Sent(it.ChannelID, SendRetried)
 	if err := svc.store.InTx(fctx, func(tx Tx) error {
 		return tx.Reschedule(fctx, it.ID, due, truncate(sendErr.Error(), 1000))
 	}); err != nil {

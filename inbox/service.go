@@ -35,6 +35,8 @@ type Options struct {
 	Logger       *slog.Logger
 	// OutboxWake is called after a reply commits (non-blocking).
 	OutboxWake func()
+	// Observer is told what ingest stores and refuses (default: nothing).
+	Observer IngestObserver
 }
 
 // Service performs every change to conversations: ingest of customer
@@ -49,6 +51,7 @@ type Service struct {
 	reopen   time.Duration
 	log      *slog.Logger
 	wake     func()
+	obs      IngestObserver
 	// queue feeds the group committers (nil: no group commit).
 	queue  chan *ingestReq
 	linger time.Duration
@@ -58,8 +61,11 @@ type Service struct {
 func NewService(o Options) *Service {
 	s := &Service{
 		store: o.Store, clock: o.Clock, pub: o.Publisher, senders: o.Senders,
-		reopen: o.ReopenWindow, log: o.Logger, wake: o.OutboxWake,
+		reopen: o.ReopenWindow, log: o.Logger, wake: o.OutboxWake, obs: o.Observer,
 		channels: map[string]ChannelInfo{},
+	}
+	if s.obs == nil {
+		s.obs = NopObserver{}
 	}
 	if s.clock == nil {
 		s.clock = SystemClock{}
@@ -176,12 +182,21 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (IngestResult, error) 
 	if s.queue != nil {
 		in.Sanitize()
 		if err := in.Validate(); err != nil {
+			s.rejected(ctx, in.ChannelID, err)
 			return IngestResult{}, err
 		}
 		if _, ok := s.channels[in.ChannelID]; !ok {
-			return IngestResult{}, Invalid("channel", "unknown channel %q", in.ChannelID)
+			err := Invalid("channel", "unknown channel %q", in.ChannelID)
+			s.rejected(ctx, in.ChannelID, err)
+			return IngestResult{}, err
 		}
-		return s.enqueue(ctx, in)
+		res, err := s.enqueue(ctx, in)
+		if err != nil {
+			s.rejected(ctx, in.ChannelID, err)
+		} else if !res.Duplicate {
+			s.obs.Ingested(in.ChannelID)
+		}
+		return res, err
 	}
 	rs, err := s.IngestBatch(ctx, []Inbound{in}, nil)
 	if err != nil {
@@ -195,11 +210,14 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (IngestResult, error) 
 func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor) ([]IngestResult, error) {
 	for i := range ins {
 		ins[i].Sanitize()
-		if err := ins[i].Validate(); err != nil {
-			return nil, err
+		err := ins[i].Validate()
+		if _, ok := s.channels[ins[i].ChannelID]; !ok && err == nil {
+			err = Invalid("channel", "unknown channel %q", ins[i].ChannelID)
 		}
-		if _, ok := s.channels[ins[i].ChannelID]; !ok {
-			return nil, Invalid("channel", "unknown channel %q", ins[i].ChannelID)
+		if err != nil {
+			// The message at fault is refused; the others were not looked at.
+			s.rejected(ctx, ins[i].ChannelID, err)
+			return nil, err
 		}
 	}
 	ptrs := make([]*Inbound, len(ins))
@@ -208,6 +226,7 @@ func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor
 	}
 	bulk := bulkable(ptrs)
 	var results []IngestResult
+	started := time.Now()
 	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
 		results = results[:0]
 		now := s.clock.Now()
@@ -228,9 +247,16 @@ func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor
 		}
 		return saveCursor(ctx, tx, cursor)
 	})
+	if len(ins) > 0 {
+		s.obs.Group(len(ins), time.Since(started))
+	}
 	if err != nil {
+		for i := range ins {
+			s.rejected(ctx, ins[i].ChannelID, err)
+		}
 		return nil, err
 	}
+	s.ingested(ins, results)
 	return results, nil
 }
 
@@ -241,14 +267,16 @@ func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor
 // its callers are rare (the offline contact form).
 func (s *Service) IngestWith(ctx context.Context, in Inbound, with func(ctx context.Context, tx Tx, res IngestResult) error) (IngestResult, error) {
 	in.Sanitize()
-	if err := in.Validate(); err != nil {
+	err := in.Validate()
+	if _, ok := s.channels[in.ChannelID]; !ok && err == nil {
+		err = Invalid("channel", "unknown channel %q", in.ChannelID)
+	}
+	if err != nil {
+		s.rejected(ctx, in.ChannelID, err)
 		return IngestResult{}, err
 	}
-	if _, ok := s.channels[in.ChannelID]; !ok {
-		return IngestResult{}, Invalid("channel", "unknown channel %q", in.ChannelID)
-	}
 	var res IngestResult
-	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
+	err = s.inTx(ctx, func(tx Tx, evs *eventSink) error {
 		r, err := s.ingestOne(ctx, tx, evs, &in, s.clock.Now())
 		if err != nil {
 			return err
@@ -257,8 +285,10 @@ func (s *Service) IngestWith(ctx context.Context, in Inbound, with func(ctx cont
 		return with(ctx, tx, r)
 	})
 	if err != nil {
+		s.rejected(ctx, in.ChannelID, err)
 		return IngestResult{}, err
 	}
+	s.ingested([]Inbound{in}, []IngestResult{res})
 	return res, nil
 }
 

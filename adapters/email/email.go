@@ -61,6 +61,7 @@ func New(cfg adapters.Config, deps adapters.Deps) (adapters.Channel, error) {
 	}
 	ch := &Channel{id: cfg.ID, cfg: c}
 	ch.poller = newPoller(cfg.ID, c, deps.Ingest, log)
+	ch.poller.clock, ch.poller.observe = clock, adapters.PollObserverOf(deps.Poll)
 	ch.sender = NewSender(cfg.ID, cfg.Name, c, clock)
 	return ch, nil
 }

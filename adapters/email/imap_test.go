@@ -316,3 +316,53 @@ Message-ID: <ORIGINAL_ID>
 
 --B--
 `
+
+// pollRecorder records the poller's adapters.PollObserver reports.
+type pollRecorder struct {
+	mu   sync.Mutex
+	at   []time.Time
+	lags []time.Duration
+}
+
+func (r *pollRecorder) Polled(channel string, at time.Time, lag time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.at, r.lags = append(r.at, at), append(r.lags, lag)
+}
+
+func (r *pollRecorder) reports() ([]time.Time, []time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.at...), append([]time.Duration(nil), r.lags...)
+}
+
+// TestIMAPReportsSuccessAndLag: a committed batch reports the age of its
+// oldest mail by INTERNALDATE; each later check of an idle mailbox (IDLE
+// is re-issued every idleRestart) reports lag 0 and a later time, so the
+// last success moves while nothing arrives.
+func TestIMAPReportsSuccessAndLag(t *testing.T) {
+	d := startDovecot(t, true)
+	d.appendMail(t, simpleMail("m1@example.com", "Jane <jane@example.com>", "First", "one"))
+	ing := inboxtest.NewIngester()
+	ch := newTestChannel(t, d, 25, ing)
+	rec := &pollRecorder{}
+	// The poller's clock runs an hour ahead of the server's INTERNALDATE.
+	ch.poller.clock = inbox.ClockFunc(func() time.Time { return time.Now().Add(time.Hour) })
+	ch.poller.observe = rec
+	ch.poller.idleRestart = 100 * time.Millisecond
+	stop := running(t, ch.Run)
+	eventually(t, "the batch and two checks of the idle mailbox", func() bool {
+		at, _ := rec.reports()
+		return len(at) >= 3
+	})
+	stop()
+	at, lags := rec.reports()
+	if lags[0] < time.Hour-time.Minute || lags[0] > time.Hour+time.Minute {
+		t.Errorf("the batch's lag %v, want about an hour", lags[0])
+	}
+	for i := 1; i < len(at); i++ {
+		if lags[i] != 0 || !at[i].After(at[i-1]) {
+			t.Errorf("report %d: lag %v at %v (previous %v), want 0 and later", i, lags[i], at[i], at[i-1])
+		}
+	}
+}

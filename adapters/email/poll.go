@@ -18,13 +18,18 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/inbox"
 )
 
-// Poller tuning. IDLE is re-issued well before the 29 minutes after which
-// RFC 2177 lets a server drop an idle client.
+// Poller tuning. IDLE is re-issued every minute, well before the 29
+// minutes after which RFC 2177 lets a server drop an idle client, and
+// often enough that each re-issue's check of the mailbox (one UID FETCH)
+// proves the session alive: the last success an operator watches then
+// moves at least once a minute on a quiet mailbox, and a connection that
+// died silently is noticed within a minute.
 const (
-	defaultIdleRestart = 25 * time.Minute
+	defaultIdleRestart = time.Minute
 	defaultBatchSize   = 20
 	// batchBytes bounds the raw bytes held in memory for one batch.
 	batchBytes = 32 << 20
@@ -50,6 +55,9 @@ type poller struct {
 	ingest    inbox.Ingester
 	log       *slog.Logger
 	key       string
+	clock     inbox.Clock
+	// observe is told of each fetch whose mail was committed (metrics).
+	observe adapters.PollObserver
 
 	batchSize   int
 	maxMessage  int64 // bigger mails are stored by their header only
@@ -65,6 +73,8 @@ type poller struct {
 
 func newPoller(channelID string, cfg Config, ing inbox.Ingester, log *slog.Logger) *poller {
 	return &poller{
+		clock:       inbox.SystemClock{},
+		observe:     adapters.PollObserverOf(nil),
 		channelID:   channelID,
 		cfg:         cfg.IMAP,
 		opts:        ParseOptions{Address: cfg.Address, ReplyDomain: cfg.ReplyDomain},
@@ -209,6 +219,8 @@ func (p *poller) sleep(ctx context.Context, c *imapclient.Client, dead <-chan st
 type newUID struct {
 	uid  imap.UID
 	size int64
+	// date is its INTERNALDATE: when the server received it.
+	date time.Time
 }
 
 // fetchNew ingests every message above the cursor, batch by batch.
@@ -231,7 +243,7 @@ func (p *poller) fetchNew(ctx context.Context, c *imapclient.Client, validity ui
 	}
 	var set imap.UIDSet
 	set.AddRange(last+1, 0) // last+1:*
-	bufs, err := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+	bufs, err := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true}).Collect()
 	if err != nil {
 		return fmt.Errorf("imap list new messages: %w", err)
 	}
@@ -239,14 +251,18 @@ func (p *poller) fetchNew(ctx context.Context, c *imapclient.Client, validity ui
 	for _, b := range bufs {
 		// "n:*" names the last message even when its UID is below n.
 		if b.UID > last {
-			uids = append(uids, newUID{b.UID, b.RFC822Size})
+			uids = append(uids, newUID{b.UID, b.RFC822Size, b.InternalDate})
 		}
 	}
 	slices.SortFunc(uids, func(a, b newUID) int { return cmp.Compare(a.uid, b.uid) })
 	if len(uids) == 0 {
 		if want := formatCursor(validity, last); cur != want {
-			return p.ingest.SaveCursor(ctx, inbox.Cursor{ChannelID: p.channelID, Key: p.key, Value: want})
+			if err := p.ingest.SaveCursor(ctx, inbox.Cursor{ChannelID: p.channelID, Key: p.key, Value: want}); err != nil {
+				return err
+			}
 		}
+		// Caught up: nothing waits upstream.
+		p.observe.Polled(p.channelID, p.clock.Now(), 0)
 		return nil
 	}
 	for len(uids) > 0 {
@@ -266,6 +282,7 @@ func (p *poller) fetchNew(ctx context.Context, c *imapclient.Client, validity ui
 // fetchBatch fetches, parses and ingests one batch with the cursor at its
 // last UID.
 func (p *poller) fetchBatch(ctx context.Context, c *imapclient.Client, validity uint32, batch []newUID) error {
+	lag := batchLag(batch, p.clock.Now())
 	// Partial fetches bound what the server may send whatever size it
 	// listed: one byte over maxMessage tells a mail that grew too big.
 	whole := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Size: p.maxMessage + 1}}
@@ -350,13 +367,31 @@ func (p *poller) fetchBatch(ctx context.Context, c *imapclient.Client, validity 
 	cursor := &inbox.Cursor{ChannelID: p.channelID, Key: p.key, Value: formatCursor(validity, batch[len(batch)-1].uid)}
 	_, err := p.ingest.IngestBatch(ctx, ins, cursor)
 	if err != nil && inbox.ErrorCode(err) == inbox.EInvalid {
-		return p.ingestOneByOne(ctx, validity, ins, insUIDs, cursor)
+		if err := p.ingestOneByOne(ctx, validity, ins, insUIDs, cursor); err != nil {
+			return err
+		}
+		p.observe.Polled(p.channelID, p.clock.Now(), lag)
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	p.log.Debug("imap batch ingested", "messages", len(ins), "cursor", cursor.Value)
+	p.observe.Polled(p.channelID, p.clock.Now(), lag)
 	return nil
+}
+
+// batchLag is how far behind the mailbox the poller was when it fetched a
+// batch: the age, at the fetch, of the batch's oldest mail by INTERNALDATE
+// (when the server received it).
+func batchLag(batch []newUID, fetched time.Time) time.Duration {
+	var lag time.Duration
+	for _, u := range batch {
+		if !u.date.IsZero() {
+			lag = max(lag, fetched.Sub(u.date))
+		}
+	}
+	return lag
 }
 
 // ingestOneByOne stores a batch the store refused message by message, so

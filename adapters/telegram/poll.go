@@ -81,7 +81,9 @@ func (c *Channel) runPolling(ctx context.Context) error {
 			continue
 		}
 		up.ok()
+		fetched := c.clock.Now()
 		if len(updates) == 0 {
+			c.poll.Polled(c.id, fetched, 0)
 			continue
 		}
 		next, err := c.commit(ctx, updates, offset)
@@ -101,7 +103,35 @@ func (c *Channel) runPolling(ctx context.Context) error {
 		}
 		storeWait.reset()
 		offset = next
+		c.poll.Polled(c.id, c.clock.Now(), batchLag(updates, fetched))
 	}
+}
+
+// batchLag is how far behind Telegram the poller was when it fetched a
+// batch: the age, at the fetch, of the batch's oldest message (by its date,
+// or its edit date for an edit; Telegram gives seconds). Updates without a
+// message count for nothing.
+func batchLag(updates []polled, fetched time.Time) time.Duration {
+	var lag time.Duration
+	for _, p := range updates {
+		if p.Err != nil {
+			continue
+		}
+		for _, m := range []*tgbotapi.Message{p.Update.Message, p.Update.EditedMessage,
+			p.Update.ChannelPost, p.Update.EditedChannelPost} {
+			if m == nil {
+				continue
+			}
+			at := m.Date
+			if m.EditDate != 0 {
+				at = m.EditDate
+			}
+			if at > 0 {
+				lag = max(lag, fetched.Sub(unixTime(at)))
+			}
+		}
+	}
+	return lag
 }
 
 // preparePolling checks the token and removes a webhook left from webhook

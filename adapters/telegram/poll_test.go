@@ -385,3 +385,77 @@ func TestPollUnreadableUpdateDoesNotBlock(t *testing.T) {
 		t.Error("the dropped update is not logged")
 	}
 }
+
+// pollReport is one adapters.PollObserver report.
+type pollReport struct {
+	at  time.Time
+	lag time.Duration
+}
+
+// pollRecorder records the poller's reports.
+type pollRecorder struct {
+	mu      sync.Mutex
+	reports []pollReport
+}
+
+func (r *pollRecorder) Polled(channel string, at time.Time, lag time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if channel == "tg" {
+		r.reports = append(r.reports, pollReport{at, lag})
+	}
+}
+
+func (r *pollRecorder) all() []pollReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]pollReport(nil), r.reports...)
+}
+
+// TestPollReportsSuccessAndLag: a committed batch reports its lag (the age
+// of its oldest message when fetched) and the time; an empty poll reports
+// lag 0 and a later time; while commits fail nothing is reported, so the
+// last success stays where it was.
+func TestPollReportsSuccessAndLag(t *testing.T) {
+	fake := newFakeBot(t)
+	// textUpdate's date is 1767225600; the clock is 90 s later and moves
+	// a second per reading.
+	var tick sync.Mutex
+	now := time.Unix(1767225600+90, 0)
+	clock := inbox.ClockFunc(func() time.Time {
+		tick.Lock()
+		defer tick.Unlock()
+		now = now.Add(time.Second)
+		return now
+	})
+	fake.push(textUpdate(1, 1, "first"), textUpdate(2, 2, "second"))
+	ing := inboxtest.NewIngester()
+	env := newTestChannel(t, fake, ing, nil)
+	rec := &pollRecorder{}
+	env.ch.poll, env.ch.clock = rec, clock
+	stop := run(t, env.ch)
+	waitFor(t, "a batch and an empty poll reported", func() bool { return len(rec.all()) >= 2 })
+	stop()
+	rs := rec.all()
+	if rs[0].lag < 90*time.Second || rs[0].lag > 95*time.Second {
+		t.Errorf("first report's lag %v, want the batch's age at the fetch (~91 s)", rs[0].lag)
+	}
+	if rs[1].lag != 0 || !rs[1].at.After(rs[0].at) {
+		t.Errorf("the empty poll's report %+v after %+v: want lag 0, later", rs[1], rs[0])
+	}
+
+	// A store that is down: the same batch is fetched again and again,
+	// never committed, never reported.
+	fake2 := newFakeBot(t)
+	fake2.push(textUpdate(1, 1, "first"))
+	down := failingCommits{inboxtest.NewIngester()}
+	env2 := newTestChannel(t, fake2, down, nil)
+	rec2 := &pollRecorder{}
+	env2.ch.poll = rec2
+	stop2 := run(t, env2.ch)
+	waitFor(t, "several attempts", func() bool { return len(fake2.requestedOffsets()) >= 3 })
+	stop2()
+	if rs := rec2.all(); len(rs) != 0 {
+		t.Errorf("reports while the store is down: %+v", rs)
+	}
+}

@@ -128,6 +128,8 @@ type Channel struct {
 	ingest inbox.Ingester
 	log    *slog.Logger
 	clock  inbox.Clock
+	// poll is told of each poll whose updates were committed (metrics).
+	poll adapters.PollObserver
 	// client has no overall timeout: every call sets its own deadline,
 	// longer than the long poll for getUpdates.
 	client    *http.Client
@@ -200,6 +202,7 @@ func newChannel(cfg adapters.Config, deps adapters.Deps) (*Channel, error) {
 		ingest:       deps.Ingest,
 		log:          log.With("channel", cfg.ID, "kind", Kind),
 		clock:        clock,
+		poll:         adapters.PollObserverOf(deps.Poll),
 		client:       client,
 		publicURL:    strings.TrimRight(deps.PublicURL, "/"),
 		backoffMin:   time.Second,

@@ -171,9 +171,17 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	pump := journal.NewPump(st, hub, lastEvent, log.With("component", "events"))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	obs := newPromObserver(reg, infos)
+	var queueIDs []string
+	for _, q := range cfg.Queues {
+		queueIDs = append(queueIDs, q.ID)
+	}
+	reg.MustRegister(newBacklogCollector(st, o.Clock, log.With("component", "metrics"), infos, queueIDs))
 	ing := &lateIngester{}
 	chans, err := BuildChannels(cfg, adapters.Deps{Ingest: ing, Logger: log, Clock: o.Clock,
-		PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), HTTPClient: o.HTTPClient})
+		PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), HTTPClient: o.HTTPClient, Poll: obs})
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +209,12 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	}
 	var disp *inbox.Dispatcher
 	svc := inbox.NewService(inbox.Options{Store: st, Clock: o.Clock, Publisher: pump, Channels: infos,
-		Senders: senders, ReopenWindow: cfg.ReopenWindow, Logger: log, OutboxWake: func() { disp.Wake() }})
+		Senders: senders, ReopenWindow: cfg.ReopenWindow, Logger: log, OutboxWake: func() { disp.Wake() },
+		Observer: obs})
 	ing.set(svc)
 	disp = inbox.NewDispatcher(inbox.DispatcherOptions{Store: st, Service: svc, Senders: senders, Clock: o.Clock,
 		Logger: log.With("component", "outbox"), MaxAttempts: cfg.Outbox.MaxAttempts, BaseDelay: cfg.Outbox.BaseDelay,
-		MaxDelay: cfg.Outbox.MaxDelay, Poll: o.OutboxPoll})
+		MaxDelay: cfg.Outbox.MaxDelay, Poll: o.OutboxPoll, Observer: obs})
 
 	// Feature wiring, each in its own file (wire_*.go).
 	w := &wiring{cfg: cfg, store: st, service: svc, hub: hub, channels: chans, infos: infos, log: log, clock: o.Clock,
@@ -224,11 +233,9 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	}
 	consoleOpts.BcryptCost = o.BcryptCost // new passwords, and the unknown-account login's dummy hash
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := api.New(api.Options{
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
-		Hooks: hooks, Fetchers: fetchers, Health: health, Registry: reg, Logger: log, Clock: o.Clock,
+		Hooks: hooks, Fetchers: fetchers, Health: health, Registry: reg, Ingest: obs, Logger: log, Clock: o.Clock,
 		MaxBody: cfg.Limits.MaxBody, FeedsPerUser: cfg.Limits.FeedsPerUser, FeedsPerVisitor: cfg.Limits.FeedsPerVisitor,
 		SecureCookies:  strings.HasPrefix(cfg.PublicURL, "https://"),
 		PasswordCheck:  api.CheckPassword,
