@@ -76,7 +76,8 @@ type Factory func(cfg Config, deps Deps) (Channel, error)
 // message is committed, reads at most its body limit (hooksig.ReadBody),
 // and answers every error through WriteError: the API's table for what the
 // provider sent (4xx, never retried forever), 503 with Retry-After for
-// anything not stored on our side.
+// anything not stored on our side. The request's RemoteAddr is the client's
+// address as the API decided it (trusted_proxies), without a port.
 type Hook interface {
 	Channel
 	http.Handler

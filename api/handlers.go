@@ -271,8 +271,11 @@ func (s *Server) hook(c echo.Context) error {
 	// channel kind: the service leaves the counting of these requests' refusals to
 	// this boundary, which also sees those no service call did (signature,
 	// body, payload).
-	r := c.Request()
-	h.ServeHTTP(c.Response(), r.WithContext(inbox.WithRejectsCounted(r.Context())))
+	r := c.Request().WithContext(inbox.WithRejectsCounted(c.Request().Context()))
+	// The hook sees the client's address as trusted_proxies decide it,
+	// not the socket's (a proxy's, behind one).
+	r.RemoteAddr = c.RealIP()
+	h.ServeHTTP(c.Response(), r)
 	if st := c.Response().Status; st >= 400 {
 		s.o.Ingest.Rejected(ch.ID, hookRejectReason(st))
 	}

@@ -21,7 +21,7 @@ import (
 func ServeHandshake(w http.ResponseWriter, r *http.Request, verifyToken string, log *slog.Logger) {
 	q := r.URL.Query()
 	if q.Get("hub.mode") != "subscribe" || !hooksig.Equal(q.Get("hub.verify_token"), verifyToken) {
-		adapters.WriteError(w, log.With("remote_addr", r.RemoteAddr),
+		adapters.WriteError(w, log.With("ip", r.RemoteAddr),
 			inbox.Errorf(inbox.EForbidden, "verification failed: wrong hub.mode or hub.verify_token"))
 		return
 	}

@@ -32,7 +32,7 @@ func (c *Channel) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// The signature covers the raw bytes: nothing is parsed before it holds.
 	body, err := ReadSigned(r, c.cfg.AppSecret)
 	if err != nil {
-		adapters.WriteError(w, c.log.With("remote_addr", r.RemoteAddr), err)
+		adapters.WriteError(w, c.log.With("ip", r.RemoteAddr), err)
 		return
 	}
 	b, err := Normalize(c.platform, c.id, body)

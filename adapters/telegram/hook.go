@@ -76,7 +76,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Constant-time comparison; the header's value is never logged.
 	if !hooksig.Equal(r.Header.Get(secretHeader), c.cfg.Secret) {
-		adapters.WriteError(w, c.log.With("remote_addr", r.RemoteAddr),
+		adapters.WriteError(w, c.log.With("ip", r.RemoteAddr),
 			inbox.Errorf(inbox.EUnauthorized, "wrong or missing %s", secretHeader))
 		return
 	}

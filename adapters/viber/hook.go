@@ -29,7 +29,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Nothing of the body is looked at before the signature holds.
 	if !hooksig.Verify([]byte(c.cfg.AuthToken), body, r.Header.Get(SignatureHeader), "") {
-		adapters.WriteError(w, c.log.With("remote_addr", r.RemoteAddr),
+		adapters.WriteError(w, c.log.With("ip", r.RemoteAddr),
 			inbox.Errorf(inbox.EUnauthorized, "missing or wrong %s", SignatureHeader))
 		return
 	}

@@ -159,7 +159,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The signature is checked before anything reads the body's content.
 	if !hooksig.Verify([]byte(c.cfg.Secret), body, r.Header.Get(SignatureHeader), "sha256=") {
-		adapters.WriteError(w, c.log.With("remote_addr", r.RemoteAddr),
+		adapters.WriteError(w, c.log.With("ip", r.RemoteAddr),
 			inbox.Errorf(inbox.EUnauthorized, "missing or wrong %s", SignatureHeader))
 		return
 	}

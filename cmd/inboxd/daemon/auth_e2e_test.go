@@ -346,3 +346,26 @@ func TestEndToEndTokenExpiry(t *testing.T) {
 		}
 	})
 }
+
+// TestEndToEndHookLogsClientAddress: a refused webhook is logged with the
+// client's address as trusted_proxies decide it, not the proxy's socket.
+func TestEndToEndHookLogsClientAddress(t *testing.T) {
+	e, logs := startAuth(t, store.SQLite, `  - {id: crm, kind: webhook, name: CRM, queue: support, secret: "0123456789abcdef0123"}
+trusted_proxies: [127.0.0.1/32]
+`, bcrypt.MinCost)
+	req, _ := http.NewRequest("POST", e.base+"/hooks/webhook/crm", strings.NewReader(`{"message_id":"m1"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Inboxd-Signature", "sha256=00")
+	req.Header.Set("X-Forwarded-For", "198.51.100.7")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("bad signature: %d", resp.StatusCode)
+	}
+	if !strings.Contains(logs.String(), "ip=198.51.100.7") {
+		t.Fatalf("the refusal is not logged with the client's address:\n%s", logs.String())
+	}
+}
