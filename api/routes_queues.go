@@ -27,6 +27,10 @@ type QueueOptions struct {
 	Manager *queues.Manager
 }
 
+// notificationReplayCap is the most notifications a resuming
+// notifications feed is sent.
+const notificationReplayCap = 500
+
 // queueRoutes: /api/v1/queues..., /api/v1/me/notifications.
 func (s *Server) queueRoutes() []Route {
 	o := &s.o.Queues
@@ -214,17 +218,24 @@ func (s *Server) notificationEvents(c echo.Context) error {
 		last = n.ID
 		return writeEvent(w, n.ID, "notification", b)
 	}
-	for resuming {
-		ns, err := m.NotificationsSince(ctx, u.ID, last, 500)
+	if resuming {
+		// A replay sends at most notificationReplayCap notifications (one
+		// indexed read): a client further behind is told to start afresh
+		// ("reload", then it reconnects without a resume point) instead of
+		// ringing for thousands of old ones.
+		ns, err := m.NotificationsSince(ctx, u.ID, last, notificationReplayCap+1)
 		if err != nil {
 			return nil // the client reconnects and resumes
+		}
+		if len(ns) > notificationReplayCap {
+			writeEvent(w, 0, "reload", []byte("{}"))
+			return nil
 		}
 		for _, n := range ns {
 			if err := write(n); err != nil {
 				return nil
 			}
 		}
-		resuming = len(ns) == 500
 	}
 	follow(ctx, w, s.o.Heartbeat, ch, func(n queues.Notification) error {
 		if n.ID <= last {

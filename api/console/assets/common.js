@@ -284,6 +284,8 @@ const ibx = (() => {
       stream.addEventListener('notification', (m) => {
         try { show(JSON.parse(m.data)); } catch (e) { console.error(e); }
       });
+      // Too far behind to replay: start afresh, without a resume point.
+      stream.addEventListener('reload', () => { stream.close(); stream = null; start(); });
     }
 
     // beep plays a short two-tone chime with Web Audio (no sound file).

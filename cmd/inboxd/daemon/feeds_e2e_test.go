@@ -438,3 +438,37 @@ func TestFeedCapDefault(t *testing.T) {
 		t.Fatalf("feed 33: %d %s", f.status, f.body)
 	}
 }
+
+// TestNotificationFeedReplayIsCapped: a notifications feed resuming more
+// than 500 notifications back is told to reload, not sent them all; within
+// the cap it gets what it missed.
+func TestNotificationFeedReplayIsCapped(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d store.Dialect) {
+		e := startFeeds(t, d, "", nil)
+		db := e.d.Store.DB()
+		var owner int64
+		if err := db.Raw(`SELECT id FROM users WHERE email = 'owner@example.com'`).Scan(&owner).Error; err != nil || owner == 0 {
+			t.Fatalf("owner: %d %v", owner, err)
+		}
+		insert := func(n int) {
+			if err := db.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+				INSERT INTO notifications (user_id, kind, conversation_id, queue, payload, created_at)
+				SELECT ?, 'new_chat', 0, 'support', '{}', ? FROM n`, n, owner, time.Now().UTC()).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		insert(3)
+		near := e.openFeed("/api/v1/me/notifications/events", e.owner, false, "0")
+		for i := 0; i < 3; i++ {
+			if ev := near.next(t); ev.name != "notification" {
+				t.Fatalf("replay %d within the cap: %+v", i, ev)
+			}
+		}
+		insert(600)
+		far := e.openFeed("/api/v1/me/notifications/events", e.owner, false, "0")
+		if ev := far.next(t); ev.name != "reload" || ev.id != "" {
+			t.Fatalf("603 behind: %+v, want reload without an id", ev)
+		}
+		far.endsWithin(t, "the capped replay", 2*time.Second)
+	})
+}
