@@ -2,7 +2,6 @@ package api
 
 import (
 	"net"
-	"net/http"
 
 	"github.com/labstack/echo/v4"
 )
@@ -26,8 +25,7 @@ func clientIP(trusted []*net.IPNet) echo.IPExtractor {
 	for _, n := range trusted {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
-	xff := echo.ExtractIPFromXFFHeader(opts...)
-	return func(r *http.Request) string { return xff(r) }
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // ParseTrustedProxy parses a trusted_proxies entry: a CIDR range or a
