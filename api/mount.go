@@ -94,15 +94,11 @@ func (s *Server) typingRoutes() []Route {
 // agentTyping tells the visitor (and the other agents) that an agent is
 // typing in a conversation the agent may see.
 func (s *Server) agentTyping(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := s.visibleConversation(c)
 	if err != nil {
 		return err
 	}
-	u := currentUser(c)
-	if _, err := s.o.Journal.Conversation(c.Request().Context(), u, id); err != nil {
-		return err
-	}
-	if err := s.PublishTyping(c.Request().Context(), id, map[string]string{"who": "agent", "name": u.Name}); err != nil {
+	if err := s.PublishTyping(c.Request().Context(), id, map[string]string{"who": "agent", "name": currentUser(c).Name}); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -395,14 +395,11 @@ func (s *Server) statsPageData(c echo.Context, _ *inbox.User) (any, error) {
 // conversationActivity is the activity lines of a conversation the caller
 // may see ("Anna joined").
 func (s *Server) conversationActivity(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := s.visibleConversation(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	if _, err := s.o.Journal.Conversation(ctx, currentUser(c), id); err != nil {
-		return err
-	}
 	st, err := s.consoleStore()
 	if err != nil {
 		return err

@@ -277,6 +277,19 @@ func currentUser(c echo.Context) *inbox.User {
 
 // pathID parses the :id parameter; a malformed id is not found (404), as
 // an id that does not exist would be.
+// visibleConversation returns the path's conversation id once the caller
+// may see that conversation (another queue's answers 404).
+func (s *Server) visibleConversation(c echo.Context) (int64, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.o.Journal.Conversation(c.Request().Context(), currentUser(c), id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
 func pathID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {

@@ -27,12 +27,8 @@ func (s *Server) journalEvents(c echo.Context) error {
 }
 
 func (s *Server) conversationEvents(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := s.visibleConversation(c)
 	if err != nil {
-		return err
-	}
-	u := currentUser(c)
-	if _, err := s.o.Journal.Conversation(c.Request().Context(), u, id); err != nil {
 		return err
 	}
 	return s.staffStream(c, FeedConversation, id)

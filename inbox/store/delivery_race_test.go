@@ -16,19 +16,7 @@ import (
 func TestDeliveryReportRaceKeepsTheLaterState(t *testing.T) {
 	f := setup(t, store.Postgres) // skips without INBOXD_TEST_POSTGRES_URL
 	ctx := context.Background()
-	d := inbox.NewDispatcher(inbox.DispatcherOptions{Store: f.st, Service: f.svc,
-		Senders: map[string]inbox.Sender{"crm": splitSender{"wamid.R1"}},
-		Clock:   inbox.ClockFunc(func() time.Time { return f.now }), MaxAttempts: 3})
-	r := f.ingest("crm", "m1", "c1", "hello")
-	m, err := f.svc.Reply(ctx, f.anna, r.ConversationID, "a reply")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.RunOnce(ctx)
-	state := func() inbox.Delivery {
-		ms, _ := f.st.Messages(ctx, r.ConversationID, m.ID-1, 1)
-		return ms[0].Delivery
-	}
+	replyID, state := f.sentReply(t, "wamid.R1")
 	if got := state(); got != inbox.DeliverySent {
 		t.Fatalf("after send: %s", got)
 	}
@@ -40,7 +28,7 @@ func TestDeliveryReportRaceKeepsTheLaterState(t *testing.T) {
 	if err := other.Raw(`SELECT pg_backend_pid()`).Scan(&pid).Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Exec(`UPDATE messages SET delivery = ? WHERE id = ?`, string(inbox.DeliveryRead), m.ID).Error; err != nil {
+	if err := other.Exec(`UPDATE messages SET delivery = ? WHERE id = ?`, string(inbox.DeliveryRead), replyID).Error; err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()

@@ -21,19 +21,7 @@ func (s splitSender) Send(context.Context, inbox.Outbound) (inbox.SendResult, er
 func TestDeliveryOfSplitReply(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		d := inbox.NewDispatcher(inbox.DispatcherOptions{Store: f.st, Service: f.svc,
-			Senders: map[string]inbox.Sender{"crm": splitSender{"wamid.A1,wamid.A2,wamid.A3"}},
-			Clock:   inbox.ClockFunc(func() time.Time { return f.now }), MaxAttempts: 3})
-		r := f.ingest("crm", "m1", "c1", "hello")
-		m, err := f.svc.Reply(ctx, f.anna, r.ConversationID, "a long reply")
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.RunOnce(ctx)
-		state := func() inbox.Delivery {
-			ms, _ := f.st.Messages(ctx, r.ConversationID, m.ID-1, 1)
-			return ms[0].Delivery
-		}
+		_, state := f.sentReply(t, "wamid.A1,wamid.A2,wamid.A3")
 		// Neither a prefix nor another channel's id matches.
 		f.svc.UpdateDelivery(ctx, []inbox.DeliveryUpdate{
 			{ChannelID: "crm", ProviderID: "wamid.A", State: inbox.DeliveryRead},
@@ -52,4 +40,25 @@ func TestDeliveryOfSplitReply(t *testing.T) {
 			t.Fatalf("after the last part's report: %s", got)
 		}
 	})
+}
+
+// sentReply ingests a customer message on crm, replies to it and sends the
+// reply, the provider answering providerID; it returns the reply's id and a
+// reader of its delivery state.
+func (f *fixture) sentReply(t *testing.T, providerID string) (int64, func() inbox.Delivery) {
+	t.Helper()
+	ctx := context.Background()
+	d := inbox.NewDispatcher(inbox.DispatcherOptions{Store: f.st, Service: f.svc,
+		Senders: map[string]inbox.Sender{"crm": splitSender{providerID}},
+		Clock:   inbox.ClockFunc(func() time.Time { return f.now }), MaxAttempts: 3})
+	r := f.ingest("crm", "m1", "c1", "hello")
+	m, err := f.svc.Reply(ctx, f.anna, r.ConversationID, "a reply")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.RunOnce(ctx)
+	return m.ID, func() inbox.Delivery {
+		ms, _ := f.st.Messages(ctx, r.ConversationID, m.ID-1, 1)
+		return ms[0].Delivery
+	}
 }
