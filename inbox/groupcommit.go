@@ -110,10 +110,20 @@ func (s *Service) commitGroup(group []*ingestReq) {
 	// disconnects must not roll back its neighbours.
 	ctx := context.WithoutCancel(live[0].ctx)
 	started := time.Now()
-	defer func() { s.obs.Group(len(live), time.Since(started)) }()
-	if s.commitBulk(ctx, live) {
-		return
+	if !s.commitBulk(ctx, live) {
+		s.commitOneByOne(ctx, live)
 	}
+	// The group is reported before its callers are answered, so that a
+	// caller sees its own commit counted.
+	s.obs.Group(len(live), time.Since(started))
+	for _, r := range live {
+		close(r.done)
+	}
+}
+
+// commitOneByOne runs the group in one transaction, each message under its
+// own savepoint, so that a bad message fails alone.
+func (s *Service) commitOneByOne(ctx context.Context, live []*ingestReq) {
 	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
 		now := s.clock.Now()
 		// A group of one needs no savepoint: its failure is the whole
@@ -155,16 +165,15 @@ func (s *Service) commitGroup(group []*ingestReq) {
 		}
 		return nil
 	})
-	for _, r := range live {
-		if err != nil {
+	if err != nil {
+		for _, r := range live {
 			r.err = err
 		}
-		close(r.done)
 	}
 }
 
 // commitBulk tries the group on the fast path and reports whether it
-// answered the callers. When it fails — a message it cannot place, a
+// settled the callers' results. When it fails — a message it cannot place, a
 // constraint, a lost connection — nothing of it is kept and the group runs
 // message by message, where a bad message fails alone.
 func (s *Service) commitBulk(ctx context.Context, group []*ingestReq) bool {
@@ -187,7 +196,6 @@ func (s *Service) commitBulk(ctx context.Context, group []*ingestReq) bool {
 	}
 	for i, r := range group {
 		r.res, r.err = results[i], nil
-		close(r.done)
 	}
 	return true
 }
