@@ -96,21 +96,11 @@ func (s *Service) commitGroup(group []*ingestReq) {
 	if len(live) == 0 {
 		return
 	}
-	// One lock order for every committer: contacts sorted, so that two
-	// groups sharing contacts queue behind each other instead of
-	// deadlocking.
-	sort.SliceStable(live, func(i, j int) bool {
-		a, b := live[i].in, live[j].in
-		if a.ChannelID != b.ChannelID {
-			return a.ChannelID < b.ChannelID
-		}
-		return a.Contact.ExternalID < b.Contact.ExternalID
-	})
 	// The transaction is not tied to one caller's context: a caller that
 	// disconnects must not roll back its neighbours.
 	ctx := context.WithoutCancel(live[0].ctx)
 	started := time.Now()
-	if !s.commitBulk(ctx, live) {
+	if !s.commitWhole(ctx, live) {
 		s.commitOneByOne(ctx, live)
 	}
 	// The group is reported before its callers are answered, so that a
@@ -121,27 +111,71 @@ func (s *Service) commitGroup(group []*ingestReq) {
 	}
 }
 
-// commitOneByOne runs the group in one transaction, each message under its
-// own savepoint, so that a bad message fails alone.
+// commitWhole runs the group through the pipeline in one transaction and
+// reports whether that settled the callers: a message the planner could
+// not place fails alone there. When the store fails (a constraint, a lost
+// connection) nothing of the group is kept and it runs again one by one.
+func (s *Service) commitWhole(ctx context.Context, group []*ingestReq) bool {
+	if len(group) == 1 {
+		return false // one by one is the same transaction, without the retry
+	}
+	ins := make([]*Inbound, len(group))
+	for i, r := range group {
+		ins[i] = &r.in
+	}
+	var results []IngestResult
+	var errs []error
+	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
+		var err error
+		results, errs, err = s.ingestGroup(ctx, tx, evs, ins, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		s.log.Debug("group commit: the group failed, one by one now", "messages", len(group), "err", err)
+		return false
+	}
+	for i, r := range group {
+		r.res, r.err = results[i], errs[i]
+	}
+	return true
+}
+
+// commitOneByOne runs the group in one transaction, each message a group
+// of one under its own savepoint, so that a message the store refuses
+// fails alone.
 func (s *Service) commitOneByOne(ctx context.Context, live []*ingestReq) {
+	// One lock order for every committer: contacts sorted, so that two
+	// groups sharing contacts queue behind each other instead of
+	// deadlocking.
+	sort.SliceStable(live, func(i, j int) bool {
+		a, b := live[i].in, live[j].in
+		if a.ChannelID != b.ChannelID {
+			return a.ChannelID < b.ChannelID
+		}
+		return a.Contact.ExternalID < b.Contact.ExternalID
+	})
 	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
 		now := s.clock.Now()
-		// A group of one needs no savepoint: its failure is the whole
-		// transaction's.
-		single := len(live) == 1
+		one := func(r *ingestReq, sink *eventSink) error {
+			rs, errs, err := s.ingestGroup(ctx, tx, sink, []*Inbound{&r.in}, now)
+			if err != nil {
+				return err
+			}
+			r.res, r.err = rs[0], errs[0]
+			return nil
+		}
+		if len(live) == 1 {
+			// No savepoint: its failure is the whole transaction's.
+			return one(live[0], evs)
+		}
 		for i, r := range live {
 			r.err = nil
 			sp := "g" + strconv.Itoa(i)
-			if single {
-				res, err := s.ingestOne(ctx, tx, evs, &r.in, now)
-				r.res = res
-				return err
-			}
 			if err := tx.Savepoint(ctx, sp); err != nil {
 				return err
 			}
 			sub := &eventSink{svc: s}
-			res, err := s.ingestOne(ctx, tx, sub, &r.in, now)
+			err := one(r, sub)
 			if errors.Is(err, ErrRetryTx) {
 				// A duplicate committed by another replica meanwhile: the
 				// second attempt finds it.
@@ -149,7 +183,7 @@ func (s *Service) commitOneByOne(ctx context.Context, live []*ingestReq) {
 					return err
 				}
 				sub = &eventSink{svc: s}
-				res, err = s.ingestOne(ctx, tx, sub, &r.in, now)
+				err = one(r, sub)
 			}
 			if err != nil {
 				// Undo this message alone; if even that fails, the
@@ -160,7 +194,6 @@ func (s *Service) commitOneByOne(ctx context.Context, live []*ingestReq) {
 				r.err = err
 				continue
 			}
-			r.res = res
 			evs.events = append(evs.events, sub.events...)
 		}
 		return nil
@@ -170,34 +203,6 @@ func (s *Service) commitOneByOne(ctx context.Context, live []*ingestReq) {
 			r.err = err
 		}
 	}
-}
-
-// commitBulk tries the group on the fast path and reports whether it
-// settled the callers' results. When it fails — a message it cannot place, a
-// constraint, a lost connection — nothing of it is kept and the group runs
-// message by message, where a bad message fails alone.
-func (s *Service) commitBulk(ctx context.Context, group []*ingestReq) bool {
-	ins := make([]*Inbound, len(group))
-	for i, r := range group {
-		ins[i] = &r.in
-	}
-	if !bulkable(ins) {
-		return false
-	}
-	var results []IngestResult
-	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
-		rs, err := s.ingestBulk(ctx, tx, evs, ins, s.clock.Now())
-		results = rs
-		return err
-	})
-	if err != nil {
-		s.log.Debug("group commit: the fast path failed, one by one now", "messages", len(group), "err", err)
-		return false
-	}
-	for i, r := range group {
-		r.res, r.err = results[i], nil
-	}
-	return true
 }
 
 // enqueue hands one ingest to the committers and waits for its commit.

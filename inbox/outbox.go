@@ -219,7 +219,7 @@ func (d *Dispatcher) finish(ctx context.Context, log *slog.Logger, it OutboxItem
 	defer cancel()
 	svc := d.o.Service
 	if sendErr == nil {
-		if err := svc.markOutbox(fctx, it, func(tx Tx) (*Message, error) {
+		if err := svc.markOutbox(fctx, it, func(tx OutboxTx) (*Message, error) {
 			return tx.MarkSent(fctx, it.ID, it.MessageID, res.ProviderID)
 		}); err != nil {
 			log.Error("outbox: reply sent but not recorded; it may be sent again", "err", err)
@@ -232,7 +232,7 @@ func (d *Dispatcher) finish(ctx context.Context, log *slog.Logger, it OutboxItem
 	if permanent || it.Attempts >= d.o.MaxAttempts {
 		log.Warn("reply failed", "err", sendErr, "permanent", permanent)
 		d.o.Observer.Sent(it.ChannelID, SendFailed)
-		if err := svc.markOutbox(fctx, it, func(tx Tx) (*Message, error) {
+		if err := svc.markOutbox(fctx, it, func(tx OutboxTx) (*Message, error) {
 			return tx.MarkFailed(fctx, it.ID, it.MessageID, truncate(sendErr.Error(), 1000))
 		}); err != nil {
 			log.Error("outbox: could not record failure", "err", err)
@@ -254,7 +254,7 @@ func (d *Dispatcher) finish(ctx context.Context, log *slog.Logger, it OutboxItem
 }
 
 // markOutbox finishes a row and publishes the message's new state.
-func (s *Service) markOutbox(ctx context.Context, it OutboxItem, fn func(tx Tx) (*Message, error)) error {
+func (s *Service) markOutbox(ctx context.Context, it OutboxItem, fn func(tx OutboxTx) (*Message, error)) error {
 	return s.inTx(ctx, func(tx Tx, evs *eventSink) error {
 		m, err := fn(tx)
 		if err != nil || m == nil {

@@ -18,6 +18,10 @@ type ChannelInfo struct {
 	Kind  string
 	Name  string
 	Queue string
+	// NamedByNumber: the channel's customers have no name the team knows
+	// them by (the widget's visitors), so its chats are named by request
+	// number.
+	NamedByNumber bool
 }
 
 // Ref returns the client shape of the channel.
@@ -52,6 +56,7 @@ type Service struct {
 	log      *slog.Logger
 	wake     func()
 	obs      IngestObserver
+	rules    PlanRules
 	// queue feeds the group committers (nil: no group commit).
 	queue  chan *ingestReq
 	linger time.Duration
@@ -82,6 +87,7 @@ func NewService(o Options) *Service {
 	for _, c := range o.Channels {
 		s.channels[c.ID] = c
 	}
+	s.rules = PlanRules{Channels: s.channels, ReopenWindow: s.reopen, NewToken: newToken}
 	return s
 }
 
@@ -176,17 +182,11 @@ func s2json(v any) []byte {
 	return b
 }
 
-// Ingest implements Ingester. With group commit started, concurrent calls
-// share transactions.
+// Ingest implements Ingester: a group of one, or with group commit
+// started, one of a group shared with concurrent calls.
 func (s *Service) Ingest(ctx context.Context, in Inbound) (IngestResult, error) {
 	if s.queue != nil {
-		in.Sanitize()
-		if err := in.Validate(); err != nil {
-			s.rejected(ctx, in.ChannelID, err)
-			return IngestResult{}, err
-		}
-		if _, ok := s.channels[in.ChannelID]; !ok {
-			err := Invalid("channel", "unknown channel %q", in.ChannelID)
+		if err := s.admit(&in); err != nil {
 			s.rejected(ctx, in.ChannelID, err)
 			return IngestResult{}, err
 		}
@@ -205,46 +205,41 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (IngestResult, error) 
 	return rs[0], nil
 }
 
+// admit sanitizes and validates a message before it joins a group.
+func (s *Service) admit(in *Inbound) error {
+	in.Sanitize()
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if _, ok := s.channels[in.ChannelID]; !ok {
+		return Invalid("channel", "unknown channel %q", in.ChannelID)
+	}
+	return nil
+}
+
 // IngestBatch implements Ingester: the messages and the cursor commit in
-// one transaction.
+// one transaction, all or none.
 func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor) ([]IngestResult, error) {
+	ptrs := make([]*Inbound, len(ins))
 	for i := range ins {
-		ins[i].Sanitize()
-		err := ins[i].Validate()
-		if _, ok := s.channels[ins[i].ChannelID]; !ok && err == nil {
-			err = Invalid("channel", "unknown channel %q", ins[i].ChannelID)
-		}
-		if err != nil {
+		if err := s.admit(&ins[i]); err != nil {
 			// The message at fault is refused; the others were not looked at.
 			s.rejected(ctx, ins[i].ChannelID, err)
 			return nil, err
 		}
-	}
-	ptrs := make([]*Inbound, len(ins))
-	for i := range ins {
 		ptrs[i] = &ins[i]
 	}
-	bulk := bulkable(ptrs)
 	var results []IngestResult
 	started := time.Now()
 	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
-		results = results[:0]
-		now := s.clock.Now()
-		if bulk {
-			rs, err := s.ingestBulk(ctx, tx, evs, ptrs, now)
-			if err != nil {
-				return err
-			}
-			results = rs
-			return saveCursor(ctx, tx, cursor)
+		rs, errs, err := s.ingestGroup(ctx, tx, evs, ptrs, s.clock.Now())
+		if err == nil {
+			err = firstErr(errs)
 		}
-		for i := range ins {
-			r, err := s.ingestOne(ctx, tx, evs, &ins[i], now)
-			if err != nil {
-				return err
-			}
-			results = append(results, r)
+		if err != nil {
+			return err
 		}
+		results = rs
 		return saveCursor(ctx, tx, cursor)
 	})
 	if len(ins) > 0 {
@@ -266,23 +261,21 @@ func (s *Service) IngestBatch(ctx context.Context, ins []Inbound, cursor *Cursor
 // without the record that explains it). It does not join group commit:
 // its callers are rare (the offline contact form).
 func (s *Service) IngestWith(ctx context.Context, in Inbound, with func(ctx context.Context, tx Tx, res IngestResult) error) (IngestResult, error) {
-	in.Sanitize()
-	err := in.Validate()
-	if _, ok := s.channels[in.ChannelID]; !ok && err == nil {
-		err = Invalid("channel", "unknown channel %q", in.ChannelID)
-	}
-	if err != nil {
+	if err := s.admit(&in); err != nil {
 		s.rejected(ctx, in.ChannelID, err)
 		return IngestResult{}, err
 	}
 	var res IngestResult
-	err = s.inTx(ctx, func(tx Tx, evs *eventSink) error {
-		r, err := s.ingestOne(ctx, tx, evs, &in, s.clock.Now())
+	err := s.inTx(ctx, func(tx Tx, evs *eventSink) error {
+		rs, errs, err := s.ingestGroup(ctx, tx, evs, []*Inbound{&in}, s.clock.Now())
+		if err == nil {
+			err = errs[0]
+		}
 		if err != nil {
 			return err
 		}
-		res = r
-		return with(ctx, tx, r)
+		res = rs[0]
+		return with(ctx, tx, res)
 	})
 	if err != nil {
 		s.rejected(ctx, in.ChannelID, err)
@@ -292,144 +285,11 @@ func (s *Service) IngestWith(ctx context.Context, in Inbound, with func(ctx cont
 	return res, nil
 }
 
-func saveCursor(ctx context.Context, tx Tx, c *Cursor) error {
+func saveCursor(ctx context.Context, tx IngestTx, c *Cursor) error {
 	if c == nil {
 		return nil
 	}
 	return tx.SaveCursor(ctx, *c)
-}
-
-func (s *Service) ingestOne(ctx context.Context, tx Tx, evs *eventSink, in *Inbound, now time.Time) (IngestResult, error) {
-	ch := s.channels[in.ChannelID]
-	contact, err := tx.UpsertContact(ctx, in.ChannelID, in.Contact, now)
-	if err != nil {
-		return IngestResult{}, err
-	}
-	// The contact row is locked now: this contact's messages are ingested
-	// one at a time, so the duplicate check below cannot race.
-	if old, err := tx.MessageByExternalID(ctx, in.ChannelID, in.ExternalID); err != nil {
-		return IngestResult{}, err
-	} else if old != nil {
-		if in.Kind == InboundEdit {
-			return s.applyEdit(ctx, tx, evs, old, in, now)
-		}
-		return IngestResult{MessageID: old.ID, ConversationID: old.ConversationID, Duplicate: true}, nil
-	}
-
-	conv, err := s.findConversation(ctx, tx, contact, in)
-	if err != nil {
-		return IngestResult{}, err
-	}
-	kind := EventConversationUpdated
-	switch DecideArrival(conv, now, s.reopen) {
-	case ArrivalNew:
-		conv = &Conversation{
-			Token: newToken(), ChannelID: in.ChannelID, Queue: ch.Queue, ContactID: contact.ID,
-			Title: conversationTitle(in, contact), Subject: in.Subject,
-			Status: StatusUnassigned, CreatedAt: now,
-		}
-		if err := tx.CreateConversation(ctx, conv, in.ThreadKey); err != nil {
-			return IngestResult{}, err
-		}
-		if ch.Kind == "widget" {
-			// Widget chats have no nickname: they are named by request number.
-			conv.Title = "#" + itoa(conv.Number)
-		}
-		kind = EventConversationCreated
-		if err := tx.InsertActivity(ctx, &Activity{Queue: conv.Queue, Kind: ActivityCreated, ConversationID: conv.ID, CreatedAt: now}); err != nil {
-			return IngestResult{}, err
-		}
-	case ArrivalReopen:
-		act, err := s.reopenByCustomer(ctx, tx, conv, now)
-		if err != nil {
-			return IngestResult{}, err
-		}
-		if err := tx.InsertActivity(ctx, act); err != nil {
-			return IngestResult{}, err
-		}
-	}
-
-	m := &Message{
-		ConversationID: conv.ID, ChannelID: in.ChannelID, Direction: DirectionIn,
-		AuthorName: contact.Name, Text: in.Text, HTML: in.HTML, Attachments: in.Attachments,
-		ExternalID: in.ExternalID, Auto: in.Auto, Meta: in.Meta, CreatedAt: now,
-	}
-	if err := tx.InsertMessage(ctx, m); err != nil {
-		return IngestResult{}, err
-	}
-	conv.LastActivityAt, conv.LastMessageAt, conv.LastInboundAt = now, now, now
-	conv.LastInboundID = m.ID
-	conv.Preview = preview(m)
-	if err := tx.UpdateConversation(ctx, conv); err != nil {
-		return IngestResult{}, err
-	}
-	evs.conversation(kind, conv, now)
-	evs.message(EventMessageCreated, conv, m, now)
-	return IngestResult{MessageID: m.ID, ConversationID: conv.ID}, nil
-}
-
-// reopenByCustomer reopens a closed conversation the customer wrote to:
-// active when one of its participants can answer, else unassigned. It
-// returns the activity entry to store.
-func (s *Service) reopenByCustomer(ctx context.Context, tx Tx, conv *Conversation, now time.Time) (*Activity, error) {
-	ids := make([]int64, 0, len(conv.Participants))
-	for _, p := range conv.Participants {
-		ids = append(ids, p.ID)
-	}
-	avail, err := tx.AnyAvailable(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	conv.Status = ReopenStatus(avail)
-	if conv.Status == StatusUnassigned {
-		conv.OwnerID = 0
-	}
-	conv.ClosedAt = time.Time{}
-	return &Activity{Queue: conv.Queue, Kind: ActivityReopened, ConversationID: conv.ID,
-		Data: map[string]string{"by": "customer", "status": string(conv.Status)}, CreatedAt: now}, nil
-}
-
-func (s *Service) findConversation(ctx context.Context, tx Tx, contact *Contact, in *Inbound) (*Conversation, error) {
-	if in.ThreadToken != "" {
-		c, err := tx.ConversationByToken(ctx, in.ChannelID, in.ThreadToken)
-		if err != nil || c != nil {
-			return c, err
-		}
-	}
-	if len(in.References) > 0 {
-		c, err := tx.ConversationByReference(ctx, in.ChannelID, in.References)
-		if err != nil || c != nil {
-			return c, err
-		}
-		if in.Title != "" {
-			// A threaded channel (email) with unknown references: a new thread.
-			return nil, nil
-		}
-	}
-	return tx.LatestConversation(ctx, contact.ID, in.ThreadKey)
-}
-
-func (s *Service) applyEdit(ctx context.Context, tx Tx, evs *eventSink, m *Message, in *Inbound, now time.Time) (IngestResult, error) {
-	res := IngestResult{MessageID: m.ID, ConversationID: m.ConversationID}
-	if m.Text == in.Text {
-		res.Duplicate = true
-		return res, nil
-	}
-	conv, err := tx.Conversation(ctx, m.ConversationID)
-	if err != nil {
-		return res, err
-	}
-	old := m.Text
-	m.Text, m.EditedAt = in.Text, now
-	if err := tx.EditMessage(ctx, m); err != nil {
-		return res, err
-	}
-	if err := tx.InsertActivity(ctx, &Activity{Queue: conv.Queue, Kind: ActivityEdited, ConversationID: conv.ID,
-		Data: map[string]string{"message_id": itoa(m.ID), "previous_text": truncate(old, 1000)}, CreatedAt: now}); err != nil {
-		return res, err
-	}
-	evs.message(EventMessageUpdated, conv, m, now)
-	return res, nil
 }
 
 // UpdateDelivery implements Ingester.
@@ -575,7 +435,7 @@ func (s *Service) RetryFailed(ctx context.Context, actor *User, messageID int64)
 
 // visible loads a conversation for an actor: ENotFound when the actor may
 // not see it (its existence is not revealed).
-func (s *Service) visible(ctx context.Context, tx Tx, actor *User, id int64) (*Conversation, error) {
+func (s *Service) visible(ctx context.Context, tx ActionTx, actor *User, id int64) (*Conversation, error) {
 	conv, err := tx.Conversation(ctx, id)
 	if err != nil {
 		return nil, err
@@ -587,7 +447,7 @@ func (s *Service) visible(ctx context.Context, tx Tx, actor *User, id int64) (*C
 }
 
 // apply runs the state machine and writes what it decided.
-func (s *Service) apply(ctx context.Context, tx Tx, evs *eventSink, conv *Conversation, actor *User, a Action, now time.Time) error {
+func (s *Service) apply(ctx context.Context, tx ActionTx, evs *eventSink, conv *Conversation, actor *User, a Action, now time.Time) error {
 	t, err := Decide(conv, actor, a)
 	if err != nil || !t.Changes() {
 		return err

@@ -68,9 +68,7 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		for _, ch := range cfg.Channels {
-			chans = append(chans, inbox.ChannelInfo{ID: ch.ID, Kind: ch.Kind, Name: ch.Name, Queue: ch.Queue})
-		}
+		chans = cfg.ChannelInfos()
 		if *dbURL == "" {
 			*dbURL = cfg.Database.URL
 			if *dbURL == "" {
@@ -80,7 +78,7 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else {
 		for _, id := range strings.Split(*channels, ",") {
 			if id = strings.TrimSpace(id); id != "" {
-				chans = append(chans, inbox.ChannelInfo{ID: id, Kind: *kind, Name: id, Queue: *queue})
+				chans = append(chans, daemon.ChannelInfo(id, *kind, id, *queue))
 			}
 		}
 	}

@@ -78,39 +78,93 @@ func (t *tx) UpsertContacts(ctx context.Context, cs []inbox.ContactUpsert, now t
 	return out, nil
 }
 
-func (t *tx) MessagesByExternalIDs(ctx context.Context, keys []inbox.MessageKey) (map[inbox.MessageKey]inbox.IngestResult, error) {
-	out := map[inbox.MessageKey]inbox.IngestResult{}
+func (t *tx) MessagesByExternalIDs(ctx context.Context, keys []inbox.MessageKey) (map[inbox.MessageKey]*inbox.Message, error) {
+	out := map[inbox.MessageKey]*inbox.Message{}
 	if len(keys) == 0 {
 		return out, nil
 	}
-	byChannel := map[string][]string{}
-	for _, k := range keys {
-		byChannel[k.ChannelID] = append(byChannel[k.ChannelID], k.ExternalID)
+	where, args := byChannel(keys, "m.channel_id", "m.external_id")
+	var rs []messageRow
+	if err := t.g.Raw(`SELECT `+messageCols+` FROM messages m WHERE `+where, args...).Scan(&rs).Error; err != nil {
+		return nil, err
 	}
-	channels := make([]string, 0, len(byChannel))
-	for ch := range byChannel {
+	for i := range rs {
+		m := rs[i].domain()
+		out[inbox.MessageKey{ChannelID: m.ChannelID, ExternalID: m.ExternalID}] = m
+	}
+	return out, nil
+}
+
+// byChannel is the WHERE clause matching keys, one IN list per channel,
+// so that each uses the (channel, key) unique index.
+func byChannel(keys []inbox.MessageKey, channelCol, keyCol string) (string, []any) {
+	perChannel := map[string][]string{}
+	for _, k := range keys {
+		perChannel[k.ChannelID] = append(perChannel[k.ChannelID], k.ExternalID)
+	}
+	channels := make([]string, 0, len(perChannel))
+	for ch := range perChannel {
 		channels = append(channels, ch)
 	}
 	sort.Strings(channels)
 	where := make([]string, len(channels))
 	args := make([]any, 0, 2*len(channels))
 	for i, ch := range channels {
-		where[i] = "(channel_id = ? AND external_id IN ?)"
-		args = append(args, ch, byChannel[ch])
+		where[i] = "(" + channelCol + " = ? AND " + keyCol + " IN ?)"
+		args = append(args, ch, perChannel[ch])
 	}
+	return strings.Join(where, " OR "), args
+}
+
+func (t *tx) ConversationIDsByTokens(ctx context.Context, keys []inbox.MessageKey) (map[inbox.MessageKey]int64, error) {
+	out := map[inbox.MessageKey]int64{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	where, args := byChannel(keys, "channel_id", "token")
 	var rs []struct {
-		ID             int64
-		ConversationID int64
-		ChannelID      string
-		ExternalID     string
+		ID        int64
+		ChannelID string
+		Token     string
 	}
-	if err := t.g.Raw(`SELECT id, conversation_id, channel_id, external_id FROM messages WHERE `+
-		strings.Join(where, " OR "), args...).Scan(&rs).Error; err != nil {
+	if err := t.g.Raw(`SELECT id, channel_id, token FROM conversations WHERE `+where, args...).Scan(&rs).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range rs {
-		out[inbox.MessageKey{ChannelID: r.ChannelID, ExternalID: r.ExternalID}] = inbox.IngestResult{
-			MessageID: r.ID, ConversationID: r.ConversationID, Duplicate: true}
+		out[inbox.MessageKey{ChannelID: r.ChannelID, ExternalID: r.Token}] = r.ID
+	}
+	return out, nil
+}
+
+// ConversationsByIDs loads and locks conversations in id order (one lock
+// order for every transaction).
+func (t *tx) ConversationsByIDs(ctx context.Context, ids []int64) (map[int64]*inbox.Conversation, error) {
+	out := map[int64]*inbox.Conversation{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rs []conversationRow
+	if err := t.g.Raw(`SELECT `+conversationCols+` FROM conversations c WHERE c.id IN ? ORDER BY c.id`+t.forUpdate(),
+		ids).Scan(&rs).Error; err != nil {
+		return nil, err
+	}
+	return t.withParticipants(rs)
+}
+
+// withParticipants is rs as conversations by id, with their participants.
+func (t *tx) withParticipants(rs []conversationRow) (map[int64]*inbox.Conversation, error) {
+	out := make(map[int64]*inbox.Conversation, len(rs))
+	ids := make([]int64, 0, len(rs))
+	for i := range rs {
+		out[rs[i].ID] = rs[i].domain()
+		ids = append(ids, rs[i].ID)
+	}
+	parts, err := participants(t.g, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, c := range out {
+		c.Participants = parts[id]
 	}
 	return out, nil
 }
@@ -146,20 +200,20 @@ func (t *tx) LatestConversations(ctx context.Context, refs []inbox.ThreadRef) (m
 	for _, r := range refs {
 		want[r] = true
 	}
-	ids := make([]int64, 0, len(rs))
-	for i := range rs {
-		ref := inbox.ThreadRef{ContactID: rs[i].ContactID, ThreadKey: rs[i].ThreadKey}
-		if want[ref] {
-			out[ref] = rs[i].domain()
-			ids = append(ids, rs[i].ID)
+	kept := rs[:0]
+	keyOf := map[int64]string{}
+	for _, r := range rs {
+		if want[inbox.ThreadRef{ContactID: r.ContactID, ThreadKey: r.ThreadKey}] {
+			kept = append(kept, r)
+			keyOf[r.ID] = r.ThreadKey
 		}
 	}
-	parts, err := participants(t.g, ids)
+	byID, err := t.withParticipants(kept)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range out {
-		c.Participants = parts[c.ID]
+	for _, c := range byID {
+		out[inbox.ThreadRef{ContactID: c.ContactID, ThreadKey: keyOf[c.ID]}] = c
 	}
 	return out, nil
 }

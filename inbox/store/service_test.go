@@ -36,7 +36,7 @@ func (f *fixture) Publish(evs []inbox.Event) {
 
 var channels = []inbox.ChannelInfo{
 	{ID: "crm", Kind: "webhook", Name: "CRM", Queue: "support"},
-	{ID: "site", Kind: "widget", Name: "Website", Queue: "support"},
+	{ID: "site", Kind: "widget", Name: "Website", Queue: "support", NamedByNumber: true},
 	{ID: "sales", Kind: "webhook", Name: "Sales", Queue: "sales"},
 }
 

@@ -37,14 +37,6 @@ func (s *Store) position(needle, haystack string) string {
 	return "instr(" + haystack + ", " + needle + ")"
 }
 
-func (t *tx) UpsertContact(ctx context.Context, channelID string, ci inbox.ContactInfo, now time.Time) (*inbox.Contact, error) {
-	cs, err := t.UpsertContacts(ctx, []inbox.ContactUpsert{{ChannelID: channelID, Info: ci}}, now)
-	if err != nil {
-		return nil, err
-	}
-	return cs[0], nil
-}
-
 func (t *tx) Contact(ctx context.Context, id int64) (*inbox.Contact, error) {
 	var rs []contactRow
 	if err := t.g.Raw(`SELECT `+contactCols+` FROM contacts WHERE id = ?`, id).Scan(&rs).Error; err != nil {
@@ -54,10 +46,6 @@ func (t *tx) Contact(ctx context.Context, id int64) (*inbox.Contact, error) {
 		return nil, inbox.Errorf(inbox.ENotFound, "contact not found")
 	}
 	return rs[0].domain(), nil
-}
-
-func (t *tx) MessageByExternalID(ctx context.Context, channelID, externalID string) (*inbox.Message, error) {
-	return t.oneMessage(`m.channel_id = ? AND m.external_id = ?`, channelID, externalID)
 }
 
 func (t *tx) Message(ctx context.Context, id int64) (*inbox.Message, error) {
@@ -79,43 +67,17 @@ func (t *tx) oneMessage(where string, args ...any) (*inbox.Message, error) {
 	return rs[0].domain(), nil
 }
 
-func (t *tx) LatestConversation(ctx context.Context, contactID int64, threadKey string) (*inbox.Conversation, error) {
-	// Found and locked in one statement: this is on every ingest's path.
-	var rs []conversationRow
-	if err := t.g.Raw(`SELECT `+conversationCols+` FROM conversations c WHERE c.contact_id = ? AND c.thread_key = ?
-		ORDER BY c.id DESC LIMIT 1`+t.forUpdate(), contactID, threadKey).Scan(&rs).Error; err != nil || len(rs) == 0 {
-		return nil, err
-	}
-	c := rs[0].domain()
-	parts, err := participants(t.g, []int64{c.ID})
-	if err != nil {
-		return nil, err
-	}
-	c.Participants = parts[c.ID]
-	return c, nil
-}
-
-func (t *tx) ConversationByReference(ctx context.Context, channelID string, refs []string) (*inbox.Conversation, error) {
+func (t *tx) ConversationIDByReference(ctx context.Context, channelID string, refs []string) (int64, error) {
 	if len(refs) > 100 {
 		refs = refs[len(refs)-100:] // the newest references matter most
 	}
-	return t.findConversation(`SELECT m.conversation_id FROM messages m WHERE m.channel_id = ?
-		AND (m.external_id IN ? OR m.provider_id IN ?) ORDER BY m.id DESC LIMIT 1`, channelID, refs, refs)
-}
-
-func (t *tx) ConversationByToken(ctx context.Context, channelID, token string) (*inbox.Conversation, error) {
-	return t.findConversation(`SELECT id FROM conversations WHERE channel_id = ? AND token = ?`, channelID, token)
-}
-
-func (t *tx) findConversation(q string, args ...any) (*inbox.Conversation, error) {
 	var ids []int64
-	if err := t.g.Raw(q, args...).Scan(&ids).Error; err != nil {
-		return nil, err
+	err := t.g.Raw(`SELECT m.conversation_id FROM messages m WHERE m.channel_id = ?
+		AND (m.external_id IN ? OR m.provider_id IN ?) ORDER BY m.id DESC LIMIT 1`, channelID, refs, refs).Scan(&ids).Error
+	if err != nil || len(ids) == 0 {
+		return 0, err
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	return t.Conversation(context.Background(), ids[0])
+	return ids[0], nil
 }
 
 func (t *tx) Conversation(ctx context.Context, id int64) (*inbox.Conversation, error) {
@@ -160,24 +122,6 @@ func participants(g *gorm.DB, convIDs []int64) (map[int64][]inbox.Participant, e
 	return out, nil
 }
 
-func (t *tx) CreateConversation(ctx context.Context, c *inbox.Conversation, threadKey string) error {
-	next := `UPDATE counters SET value = value + 1 WHERE name = 'conversation' RETURNING value`
-	if t.s.dialect == Postgres {
-		next = `SELECT nextval('conversation_number')`
-	}
-	if err := t.g.Raw(next).Scan(&c.Number).Error; err != nil {
-		return err
-	}
-	if c.Number == 0 {
-		return fmt.Errorf("conversation counter missing")
-	}
-	return t.g.Raw(`INSERT INTO conversations (number, token, channel_id, queue, contact_id, thread_key, title, subject,
-		status, owner_id, last_activity_at, last_message_at, last_inbound_at, preview, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		c.Number, c.Token, c.ChannelID, c.Queue, c.ContactID, threadKey, c.Title, c.Subject,
-		string(c.Status), c.OwnerID, c.CreatedAt, c.CreatedAt, c.CreatedAt, "", c.CreatedAt).Scan(&c.ID).Error
-}
-
 func (t *tx) UpdateConversation(ctx context.Context, c *inbox.Conversation) error {
 	return t.g.Exec(`UPDATE conversations SET status = ?, owner_id = ?, title = ?, last_activity_at = ?,
 		last_message_at = ?, last_inbound_at = ?, preview = ?, closed_at = ?, last_inbound_id = ?
@@ -195,14 +139,18 @@ func (t *tx) RemoveParticipant(ctx context.Context, convID, userID int64) error 
 	return t.g.Exec(`DELETE FROM participants WHERE conversation_id = ? AND user_id = ?`, convID, userID).Error
 }
 
-func (t *tx) AnyAvailable(ctx context.Context, ids []int64) (bool, error) {
+func (t *tx) AvailableUsers(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
 	if len(ids) == 0 {
-		return false, nil
+		return out, nil
 	}
-	var n int64
-	err := t.g.Raw(`SELECT COUNT(*) FROM users WHERE id IN ? AND presence IN ?`,
-		ids, stringsOf(inbox.AvailablePresences())).Scan(&n).Error
-	return n > 0, err
+	var got []int64
+	err := t.g.Raw(`SELECT id FROM users WHERE id IN ? AND presence IN ?`,
+		ids, stringsOf(inbox.AvailablePresences())).Scan(&got).Error
+	for _, id := range got {
+		out[id] = true
+	}
+	return out, err
 }
 
 // stringsOf converts a list of domain names (presences, delivery states)
@@ -254,8 +202,14 @@ func (t *tx) insertAttachments(m *inbox.Message) error {
 	return nil
 }
 
-func (t *tx) EditMessage(ctx context.Context, m *inbox.Message) error {
-	return t.g.Exec(`UPDATE messages SET text = ?, edited_at = ? WHERE id = ?`, m.Text, m.EditedAt, m.ID).Error
+func (t *tx) EditMessages(ctx context.Context, ms []*inbox.Message) error {
+	// Edits are rare and few: a statement each.
+	for _, m := range ms {
+		if err := t.g.Exec(`UPDATE messages SET text = ?, edited_at = ? WHERE id = ?`, m.Text, m.EditedAt, m.ID).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *tx) SetDelivery(ctx context.Context, channelID, providerID string, d inbox.Delivery, errText string) (*inbox.Message, error) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/inboxd/inboxd/adapters"
 	"github.com/inboxd/inboxd/adapters/providerhttp"
+	"github.com/inboxd/inboxd/adapters/widget"
 	"github.com/inboxd/inboxd/api"
 	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/inbox/hours"
@@ -668,4 +669,19 @@ func (c *Config) TrustedProxyNets() []*net.IPNet {
 		}
 	}
 	return out
+}
+
+// ChannelInfos is what the domain knows of the configured channels.
+func (c *Config) ChannelInfos() []inbox.ChannelInfo {
+	infos := make([]inbox.ChannelInfo, 0, len(c.Channels))
+	for _, ch := range c.Channels {
+		infos = append(infos, ChannelInfo(ch.ID, ch.Kind, ch.Name, ch.Queue))
+	}
+	return infos
+}
+
+// ChannelInfo is one channel as the domain knows it: the widget's chats are
+// named by request number.
+func ChannelInfo(id, kind, name, queue string) inbox.ChannelInfo {
+	return inbox.ChannelInfo{ID: id, Kind: kind, Name: name, Queue: queue, NamedByNumber: kind == widget.Kind}
 }

@@ -161,10 +161,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 
-	var infos []inbox.ChannelInfo
-	for _, c := range cfg.Channels {
-		infos = append(infos, inbox.ChannelInfo{ID: c.ID, Kind: c.Kind, Name: c.Name, Queue: c.Queue})
-	}
+	infos := cfg.ChannelInfos()
 	hub := journal.NewHub()
 	lastEvent, err := st.LastEventID(ctx)
 	if err != nil {
