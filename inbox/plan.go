@@ -127,7 +127,7 @@ func Plan(ins []*Inbound, lk *Lookups, r PlanRules, now time.Time) *IngestPlan {
 	for k, m := range lk.Stored {
 		current[k] = m
 	}
-	firstOf := map[*Message]int{}     // the group's new messages and their index
+	firstOf := map[*Message]int{}    // the group's new messages and their index
 	planned := map[string]*Message{} // the group's new messages by channel + external id
 	touched := map[*Conversation]bool{}
 
