@@ -64,8 +64,8 @@ func (s *Store) APITokens(ctx context.Context, userID int64) ([]TokenInfo, error
 // DeleteAPIToken revokes one of the user's API tokens; ENotFound when the
 // user has no API token with that id (another user's is not revealed).
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		res := itx.(*tx).g.Exec(`DELETE FROM tokens WHERE id = ? AND user_id = ? AND kind = ?`, id, userID, TokenAPI)
+	return s.inTx(ctx, func(t *tx) error {
+		res := t.g.Exec(`DELETE FROM tokens WHERE id = ? AND user_id = ? AND kind = ?`, id, userID, TokenAPI)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -82,8 +82,8 @@ func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
 // revokeAPITokens the user's API tokens end too (except keepSession, when
 // the change was made with one).
 func (s *Store) SetPassword(ctx context.Context, userID int64, hash, keepSession string, revokeAPITokens bool) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		g := itx.(*tx).g
+	return s.inTx(ctx, func(t *tx) error {
+		g := t.g
 		res := g.Exec(`UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
 		if res.Error != nil {
 			return res.Error
@@ -104,8 +104,8 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash, keepSession
 // keep the name the user had then (they record what was seen).
 func (s *Store) SetUserName(ctx context.Context, userID int64, name string) (*inbox.User, error) {
 	var u *inbox.User
-	err := s.InTx(ctx, func(itx inbox.Tx) error {
-		g := itx.(*tx).g
+	err := s.inTx(ctx, func(t *tx) error {
+		g := t.g
 		res := g.Exec(`UPDATE users SET name = ? WHERE id = ?`, name, userID)
 		if res.Error != nil {
 			return res.Error

@@ -15,8 +15,8 @@ import (
 // side without double sends.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]inbox.OutboxItem, error) {
 	var items []inbox.OutboxItem
-	err := s.InTx(ctx, func(itx inbox.Tx) error {
-		g := itx.(*tx).g
+	err := s.inTx(ctx, func(t *tx) error {
+		g := t.g
 		lock := ""
 		if s.dialect == Postgres {
 			lock = " FOR UPDATE SKIP LOCKED"
@@ -54,8 +54,8 @@ func (s *Store) ExtendOutboxLease(ctx context.Context, ids []int64, until time.T
 	if len(ids) == 0 {
 		return nil
 	}
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		return itx.(*tx).g.Exec(`UPDATE outbox SET locked_until = ? WHERE id IN ? AND locked_until IS NOT NULL`,
+	return s.inTx(ctx, func(t *tx) error {
+		return t.g.Exec(`UPDATE outbox SET locked_until = ? WHERE id IN ? AND locked_until IS NOT NULL`,
 			until, ids).Error
 	})
 }

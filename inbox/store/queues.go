@@ -45,8 +45,7 @@ func (s *Store) QueueStates(ctx context.Context) (map[string]queues.QueueState, 
 func (s *Store) AdvanceQueue(ctx context.Context, queue string, prevVersion int64, st *queues.QueueState,
 	acts []inbox.Activity, evs []inbox.Event) (bool, error) {
 	won := false
-	err := s.InTx(ctx, func(itx inbox.Tx) error {
-		t := itx.(*tx)
+	err := s.inTx(ctx, func(t *tx) error {
 		var n int64
 		if prevVersion == 0 {
 			r := t.g.Exec(`INSERT INTO queue_state (queue, override, override_at, checked_at, is_open, version)
@@ -129,8 +128,7 @@ func (s *Store) Agents(ctx context.Context) ([]queues.Agent, error) {
 
 // SavePresence implements queues.Store.
 func (s *Store) SavePresence(ctx context.Context, userID int64, p inbox.Presence, manual *queues.Manual, evs []inbox.Event) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		t := itx.(*tx)
+	return s.inTx(ctx, func(t *tx) error {
 		if err := t.g.Exec(`UPDATE users SET presence = ? WHERE id = ?`, string(p), userID).Error; err != nil {
 			return err
 		}
@@ -150,8 +148,8 @@ func (s *Store) SavePresence(ctx context.Context, userID int64, p inbox.Presence
 
 // SetAgentHours implements queues.Store.
 func (s *Store) SetAgentHours(ctx context.Context, userID int64, h hours.Config) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		return itx.(*tx).g.Exec(`INSERT INTO agent_presence (user_id, timezone, hours_open, hours_close) VALUES (?, ?, ?, ?)
+	return s.inTx(ctx, func(t *tx) error {
+		return t.g.Exec(`INSERT INTO agent_presence (user_id, timezone, hours_open, hours_close) VALUES (?, ?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET timezone = excluded.timezone, hours_open = excluded.hours_open,
 			hours_close = excluded.hours_close`, userID, h.Timezone, h.Open, h.Close).Error
 	})
@@ -159,15 +157,14 @@ func (s *Store) SetAgentHours(ctx context.Context, userID int64, h hours.Config)
 
 // SetNotificationSettings implements queues.Store.
 func (s *Store) SetNotificationSettings(ctx context.Context, userID int64, settings string) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		return itx.(*tx).g.Exec(`UPDATE users SET notifications = ? WHERE id = ?`, settings, userID).Error
+	return s.inTx(ctx, func(t *tx) error {
+		return t.g.Exec(`UPDATE users SET notifications = ? WHERE id = ?`, settings, userID).Error
 	})
 }
 
 // SaveContact implements queues.Store.
 func (s *Store) SaveContact(ctx context.Context, c *queues.Contact, act *inbox.Activity) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		t := itx.(*tx)
+	return s.inTx(ctx, func(t *tx) error {
 		if err := t.InsertRegisteredContact(ctx, c); err != nil {
 			return err
 		}
@@ -222,8 +219,7 @@ func (s *Store) AddNotifications(ctx context.Context, ns []queues.Notification) 
 	if len(ns) == 0 {
 		return nil
 	}
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		t := itx.(*tx)
+	return s.inTx(ctx, func(t *tx) error {
 		for i := range ns {
 			n := &ns[i]
 			if err := t.g.Raw(`INSERT INTO notifications (user_id, kind, conversation_id, queue, payload, created_at)

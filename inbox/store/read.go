@@ -187,8 +187,8 @@ func (s *Store) Messages(ctx context.Context, convID, afterID int64, limit int) 
 
 // MarkRead implements journal.Reader.
 func (s *Store) MarkRead(ctx context.Context, userID, convID int64) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		return itx.(*tx).g.Exec(`INSERT INTO reads (user_id, conversation_id, last_read_id)
+	return s.inTx(ctx, func(t *tx) error {
+		return t.g.Exec(`INSERT INTO reads (user_id, conversation_id, last_read_id)
 			SELECT ?, id, last_inbound_id FROM conversations WHERE id = ?
 			ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id`,
 			userID, convID).Error

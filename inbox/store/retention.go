@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"time"
-
-	"github.com/inboxd/inboxd/inbox"
 )
 
 // PruneEvents deletes the events created before before, oldest first, in
@@ -40,8 +38,8 @@ func (s *Store) pruneBatches(ctx context.Context, batch int, stmt string, args .
 	var total int64
 	for {
 		var n int64
-		err := s.InTx(ctx, func(itx inbox.Tx) error {
-			r := itx.(*tx).g.Exec(stmt, args...)
+		err := s.inTx(ctx, func(t *tx) error {
+			r := t.g.Exec(stmt, args...)
 			n = r.RowsAffected
 			return r.Error
 		})

@@ -171,6 +171,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // InTx implements inbox.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx inbox.Tx) error) error {
+	return s.inTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+// inTx is InTx for the store's own methods.
+func (s *Store) inTx(ctx context.Context, fn func(t *tx) error) error {
 	if s.dialect == SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()

@@ -35,8 +35,8 @@ func (r *userRow) domain() *inbox.User {
 
 // CreateUser stores a new user; EConflict when the email is taken.
 func (s *Store) CreateUser(ctx context.Context, u *inbox.User, passwordHash string) error {
-	run := func(itx inbox.Tx) error {
-		g := itx.(*tx).g
+	run := func(t *tx) error {
+		g := t.g
 		var n int64
 		if err := g.Raw(`SELECT COUNT(*) FROM users WHERE email = ?`, u.Email).Scan(&n).Error; err != nil {
 			return err
@@ -51,7 +51,7 @@ func (s *Store) CreateUser(ctx context.Context, u *inbox.User, passwordHash stri
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, u.Email, u.Name, string(u.Role), passwordHash,
 			string(u.Presence), strings.Join(u.Queues, ","), u.CreatedAt).Scan(&u.ID).Error
 	}
-	err := s.InTx(ctx, run)
+	err := s.inTx(ctx, run)
 	if err == inbox.ErrRetryTx { // two creations raced on the unique email
 		return inbox.Errorf(inbox.EConflict, "a user with this email exists")
 	}
@@ -104,8 +104,8 @@ const (
 
 // CreateToken stores a token's hash.
 func (s *Store) CreateToken(ctx context.Context, userID int64, hash, kind, name string, now, expires time.Time) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		return itx.(*tx).g.Exec(`INSERT INTO tokens (user_id, hash, kind, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	return s.inTx(ctx, func(t *tx) error {
+		return t.g.Exec(`INSERT INTO tokens (user_id, hash, kind, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			userID, hash, kind, name, now, nullTime(expires)).Error
 	})
 }
@@ -134,8 +134,8 @@ func (s *Store) UserByToken(ctx context.Context, hash string, now time.Time) (*i
 		return nil, "", err
 	}
 	if !tk.LastUsedAt.Valid || now.Sub(tk.LastUsedAt.Time) > time.Minute {
-		_ = s.InTx(ctx, func(itx inbox.Tx) error {
-			g := itx.(*tx).g
+		_ = s.inTx(ctx, func(t *tx) error {
+			g := t.g
 			if err := g.Exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, now, tk.ID).Error; err != nil {
 				return err
 			}
@@ -170,14 +170,14 @@ func (s *Store) LiveTokens(ctx context.Context, hashes []string, now time.Time) 
 
 // DeleteToken removes a token (logout).
 func (s *Store) DeleteToken(ctx context.Context, hash string) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		return itx.(*tx).g.Exec(`DELETE FROM tokens WHERE hash = ?`, hash).Error
+	return s.inTx(ctx, func(t *tx) error {
+		return t.g.Exec(`DELETE FROM tokens WHERE hash = ?`, hash).Error
 	})
 }
 
 // SetPresence changes a user's presence.
 func (s *Store) SetPresence(ctx context.Context, userID int64, p inbox.Presence) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		return itx.(*tx).g.Exec(`UPDATE users SET presence = ? WHERE id = ?`, string(p), userID).Error
+	return s.inTx(ctx, func(t *tx) error {
+		return t.g.Exec(`UPDATE users SET presence = ? WHERE id = ?`, string(p), userID).Error
 	})
 }

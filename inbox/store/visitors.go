@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"time"
-
-	"github.com/inboxd/inboxd/inbox"
 )
 
 // Website widget visitors. A visitor is a token holder on a widget channel;
@@ -21,8 +19,8 @@ const VisitorLifetime = 90 * 24 * time.Hour
 
 // CreateVisitor stores a new visitor's token hash.
 func (s *Store) CreateVisitor(ctx context.Context, channelID, contactKey string, verified bool, tokenHash string, now time.Time) error {
-	return s.InTx(ctx, func(itx inbox.Tx) error {
-		return itx.(*tx).g.Exec(`INSERT INTO widget_visitors (channel_id, contact_key, token_hash, verified, created_at, last_seen_at)
+	return s.inTx(ctx, func(t *tx) error {
+		return t.g.Exec(`INSERT INTO widget_visitors (channel_id, contact_key, token_hash, verified, created_at, last_seen_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, channelID, contactKey, tokenHash, verified, now.UTC(), now.UTC()).Error
 	})
 }
@@ -45,8 +43,8 @@ func (s *Store) VisitorByToken(ctx context.Context, channelID, tokenHash string,
 		return "", nil
 	}
 	if now.Sub(rs[0].LastSeenAt) > time.Hour {
-		_ = s.InTx(ctx, func(itx inbox.Tx) error {
-			return itx.(*tx).g.Exec(`UPDATE widget_visitors SET last_seen_at = ? WHERE id = ?`, now.UTC(), rs[0].ID).Error
+		_ = s.inTx(ctx, func(t *tx) error {
+			return t.g.Exec(`UPDATE widget_visitors SET last_seen_at = ? WHERE id = ?`, now.UTC(), rs[0].ID).Error
 		})
 	}
 	return rs[0].ContactKey, nil
