@@ -35,6 +35,7 @@ type Tx interface {
 	IngestTx
 	ActionTx
 	OutboxTx
+	AuditTx
 	// Savepoint and RollbackTo let one transaction carry many independent
 	// ingests (group commit): a failing one is undone alone.
 	Savepoint(ctx context.Context, name string) error

@@ -62,14 +62,8 @@ func TestPruneExpired(t *testing.T) {
 }
 
 // undoExpiryIndexes takes a fresh store back to before migration 0007
-// (for tests of the migrations before it), undoing 0008 first.
+// (for tests of the migrations before it).
 func undoExpiryIndexes(t *testing.T, st *store.Store) {
 	t.Helper()
-	for _, u := range []string{`DROP INDEX outbox_channel`, `DELETE FROM schema_migrations WHERE version = 8`,
-		`DROP INDEX tokens_expires`, `DROP INDEX widget_visitors_last_seen`,
-		`DELETE FROM schema_migrations WHERE version = 7`} {
-		if err := st.DB().Exec(u).Error; err != nil {
-			t.Fatalf("%s: %v", u, err)
-		}
-	}
+	undoAfter(t, st, 6)
 }
