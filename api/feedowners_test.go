@@ -34,7 +34,7 @@ func TestFeedsRecheckCredentialsAtHeartbeat(t *testing.T) {
 	}
 	live, _ := newToken(time.Time{})
 	deleted, deletedHash := newToken(time.Time{})
-	expiring, _ := newToken(time.Now().Add(1500 * time.Millisecond))
+	expiring, _ := newToken(time.Now().Add(3 * time.Second)) // long enough to open its feed on a busy machine
 	hub := journal.NewHub()
 	s := New(Options{Users: st, Journal: journal.New(st, nil), Reader: st, Hub: hub, Heartbeat: 200 * time.Millisecond})
 	runCtx, stop := context.WithCancel(ctx)
@@ -65,7 +65,7 @@ func TestFeedsRecheckCredentialsAtHeartbeat(t *testing.T) {
 	for what, ended := range map[string]<-chan struct{}{"deleted": deletedFeed, "expired": expiringFeed} {
 		select {
 		case <-ended:
-		case <-time.After(4 * time.Second):
+		case <-time.After(8 * time.Second):
 			t.Fatalf("the %s token's feed is still open", what)
 		}
 	}
