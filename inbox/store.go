@@ -97,6 +97,8 @@ type Tx interface {
 	InsertMessages(ctx context.Context, ms []*Message) error
 	UpdateConversations(ctx context.Context, cs []*Conversation) error
 	InsertActivities(ctx context.Context, as []*Activity) error
+
+	AssignTx
 }
 
 // ContactUpsert is one contact of a bulk upsert.
