@@ -244,3 +244,15 @@ func TestNotes(t *testing.T) {
 		})
 	}
 }
+
+// undoAssignNotes takes a fresh store back to before migration 0010 (for
+// tests of the migrations before it).
+func undoAssignNotes(t *testing.T, st *store.Store) {
+	t.Helper()
+	for _, u := range []string{`ALTER TABLE messages DROP COLUMN kind`, `ALTER TABLE messages DROP COLUMN mentions`,
+		`ALTER TABLE users DROP COLUMN deactivated_at`, `DELETE FROM schema_migrations WHERE version = 10`} {
+		if err := st.DB().Exec(u).Error; err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+	}
+}
