@@ -268,7 +268,7 @@ const ibx = (() => {
         new_chat: 'New chat: ' + name, slow_chat: 'Waiting for an answer: ' + name,
         my_conversation: 'New message: ' + name, registered_contact: 'Contact form: ' + ((p.form && p.form.name) || ''),
         missed_while_offline: 'Missed while offline: ' + name,
-        assigned: ((p.by && p.by.name) || 'A colleague') + ' assigned you ' + name,
+        assigned: 'Assigned to you by ' + ((p.by && p.by.name) || 'a colleague') + ': ' + name,
         mention: ((p.by && p.by.name) || 'A colleague') + ' mentioned you in ' + name,
       };
       const text = (p.message && p.message.text) || (p.form && p.form.message) || '';
