@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,8 +139,24 @@ func TestAssignAndTransfer(t *testing.T) {
 
 			// Bob transfers it to sales: gone from support, waiting in sales.
 			f.tick()
+			n = f.eventCount()
 			if _, err := f.svc.Assign(ctx, f.bob, id, inbox.AssignRequest{Queue: "sales"}); err != nil {
 				t.Fatalf("transfer: %v", err)
+			}
+			// Both queues' feeds learn of it: Bob (and support) by the old
+			// state's event, Carl (sales) by the new one; same payload.
+			var bobTold2, carlTold bool
+			for _, e := range f.eventsSince(n) {
+				if e.Kind == inbox.EventConversationUpdated {
+					bobTold2 = bobTold2 || e.Visible(f.bob)
+					carlTold = carlTold || e.Visible(carl)
+					if !strings.Contains(string(e.Payload), `"queue":"sales"`) {
+						t.Errorf("transfer event payload: %s", e.Payload)
+					}
+				}
+			}
+			if !bobTold2 || !carlTold {
+				t.Errorf("transfer events visible to bob=%v carl=%v, want both", bobTold2, carlTold)
 			}
 			c := f.conv(id)
 			if c.Queue != "sales" || c.Status != inbox.StatusUnassigned || len(c.Participants) != 0 {
