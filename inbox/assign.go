@@ -175,7 +175,7 @@ func (s *Service) Assign(ctx context.Context, actor *User, conversationID int64,
 	}
 	note, err := checkNoteText(r.Note, true)
 	if err != nil {
-		return nil, Invalid("note", "%s", ErrorMessage(err))
+		return nil, &Error{Code: ErrorCode(err), Field: "note", Message: ErrorMessage(err)}
 	}
 	var conv *Conversation
 	err = s.inTx(ctx, func(tx Tx, evs *eventSink) error {
@@ -204,38 +204,8 @@ func (s *Service) Assign(ctx context.Context, actor *User, conversationID int64,
 		if err := s.applyAssign(ctx, tx, c, actor, t, p, now); err != nil {
 			return err
 		}
-		var from *Participant
-		for _, pt := range before.Participants {
-			if pt.ID == before.OwnerID {
-				f := pt
-				from = &f
-			}
-		}
-		act := &Activity{Queue: c.Queue, Kind: p.Activity, ConversationID: c.ID, ActorID: actor.ID,
-			ActorName: actor.Name, CreatedAt: now, Data: map[string]string{}}
-		if from != nil {
-			act.Data["from"], act.Data["from_id"] = from.Name, itoa(from.ID)
-		}
-		if t.User != nil {
-			act.Data["to"], act.Data["to_id"] = t.User.Name, itoa(t.User.ID)
-		} else {
-			act.Data["from_queue"], act.Data["to_queue"] = before.Queue, c.Queue
-		}
-		if err := tx.InsertActivity(ctx, act); err != nil {
+		if err := s.recordAssign(ctx, tx, evs, &before, c, actor, t.User, p.Activity, now); err != nil {
 			return err
-		}
-		// The old state's viewers first: they learn it left them.
-		summary := s2json(s.Summary(c))
-		if sameViewers(&before, c) {
-			evs.add(EventConversationUpdated, c, summary, now)
-		} else {
-			evs.add(EventConversationUpdated, &before, summary, now)
-			evs.add(EventConversationUpdated, c, summary, now)
-		}
-		if t.User != nil {
-			evs.add(EventConversationAssigned, c, s2json(AssignedView{Conversation: s.Summary(c),
-				Assignee: Participant{ID: t.User.ID, Name: t.User.Name}, By: Participant{ID: actor.ID, Name: actor.Name},
-				From: from}), now)
 		}
 		if note != "" {
 			if _, err := s.writeNote(ctx, tx, evs, c, actor, note, nil, now); err != nil {
@@ -248,6 +218,45 @@ func (s *Service) Assign(ctx context.Context, actor *User, conversationID int64,
 		return nil, err
 	}
 	return conv, nil
+}
+
+// recordAssign writes an assignment's activity entry (who, from, to) and
+// collects its events: conversation.updated for the viewers of the old
+// state and of the new (once when they are the same), and
+// conversation.assigned for a hand-over to a user.
+func (s *Service) recordAssign(ctx context.Context, tx Tx, evs *eventSink, before, c *Conversation, actor, assignee *User,
+	kind ActivityKind, now time.Time) error {
+	var from *Participant
+	for _, pt := range before.Participants {
+		if pt.ID == before.OwnerID {
+			f := pt
+			from = &f
+		}
+	}
+	act := &Activity{Queue: c.Queue, Kind: kind, ConversationID: c.ID, ActorID: actor.ID,
+		ActorName: actor.Name, CreatedAt: now, Data: map[string]string{}}
+	if from != nil {
+		act.Data["from"], act.Data["from_id"] = from.Name, itoa(from.ID)
+	}
+	if assignee != nil {
+		act.Data["to"], act.Data["to_id"] = assignee.Name, itoa(assignee.ID)
+	} else {
+		act.Data["from_queue"], act.Data["to_queue"] = before.Queue, c.Queue
+	}
+	if err := tx.InsertActivity(ctx, act); err != nil {
+		return err
+	}
+	summary := s2json(s.Summary(c))
+	if !sameViewers(before, c) {
+		evs.add(EventConversationUpdated, before, summary, now)
+	}
+	evs.add(EventConversationUpdated, c, summary, now)
+	if assignee != nil {
+		evs.add(EventConversationAssigned, c, s2json(AssignedView{Conversation: s.Summary(c),
+			Assignee: Participant{ID: assignee.ID, Name: assignee.Name}, By: Participant{ID: actor.ID, Name: actor.Name},
+			From: from}), now)
+	}
+	return nil
 }
 
 // applyAssign writes an assignment plan's participants, queue and status.
