@@ -64,6 +64,8 @@ type User struct {
 	// Queues the user serves; empty means every queue.
 	Queues    []string
 	CreatedAt time.Time
+	// Deactivated users can no longer be assigned or mentioned.
+	Deactivated bool
 }
 
 // Status is a conversation's state.
@@ -197,6 +199,10 @@ type Message struct {
 	Meta           map[string]string
 	CreatedAt      time.Time
 	EditedAt       time.Time
+	// Kind is KindMessage ("" reads as it) or KindNote; Mentions are the
+	// colleagues a note mentions.
+	Kind     MessageKind
+	Mentions []Participant
 }
 
 // ActivityKind names an activity log entry.

@@ -70,6 +70,7 @@ type ConversationSummary struct {
 type MessageView struct {
 	ID             int64            `json:"id"`
 	ConversationID int64            `json:"conversation_id"`
+	Kind           MessageKind      `json:"kind"`
 	Direction      Direction        `json:"direction"`
 	Author         *Participant     `json:"author"`
 	Text           string           `json:"text"`
@@ -79,6 +80,8 @@ type MessageView struct {
 	Delivery       *Delivery        `json:"delivery"`
 	Error          string           `json:"error,omitempty"`
 	Auto           bool             `json:"auto,omitempty"`
+	// Mentions are the colleagues a note mentions (notes only).
+	Mentions []Participant `json:"mentions,omitempty"`
 }
 
 // AttachmentView is an attachment's metadata with its download path.
@@ -95,9 +98,12 @@ func (m *Message) View() MessageView {
 	v := MessageView{
 		ID: m.ID, ConversationID: m.ConversationID, Direction: m.Direction,
 		Text: m.Text, CreatedAt: m.CreatedAt, Error: m.Error, Auto: m.Auto,
-		Attachments: []AttachmentView{},
+		Attachments: []AttachmentView{}, Kind: KindMessage,
 	}
-	if m.Direction == DirectionOut {
+	if m.IsNote() {
+		v.Kind, v.Mentions = KindNote, append([]Participant{}, m.Mentions...)
+		v.Author = &Participant{ID: m.AuthorID, Name: m.AuthorName}
+	} else if m.Direction == DirectionOut {
 		v.Author = &Participant{ID: m.AuthorID, Name: m.AuthorName}
 		d := m.Delivery
 		v.Delivery = &d

@@ -41,6 +41,8 @@ type Options struct {
 	OutboxWake func()
 	// Observer is told what ingest stores and refuses (default: nothing).
 	Observer IngestObserver
+	// Queues are the configured queues' ids (transfers go to one of them).
+	Queues []string
 }
 
 // Service performs every change to conversations: ingest of customer
@@ -57,6 +59,7 @@ type Service struct {
 	wake     func()
 	obs      IngestObserver
 	rules    PlanRules
+	queues   map[string]bool
 	// queue feeds the group committers (nil: no group commit).
 	queue  chan *ingestReq
 	linger time.Duration
@@ -67,7 +70,10 @@ func NewService(o Options) *Service {
 	s := &Service{
 		store: o.Store, clock: o.Clock, pub: o.Publisher, senders: o.Senders,
 		reopen: o.ReopenWindow, log: o.Logger, wake: o.OutboxWake, obs: o.Observer,
-		channels: map[string]ChannelInfo{},
+		channels: map[string]ChannelInfo{}, queues: map[string]bool{},
+	}
+	for _, q := range o.Queues {
+		s.queues[q] = true
 	}
 	if s.obs == nil {
 		s.obs = NopObserver{}

@@ -85,7 +85,8 @@ func visitorEvent(e *inbox.Event, queue string) (name string, data []byte, ok bo
 		return "typing", data, true
 	case e.Kind == inbox.EventMessageCreated || e.Kind == inbox.EventMessageUpdated:
 		var m inbox.MessageView
-		if json.Unmarshal(e.Payload, &m) != nil {
+		if json.Unmarshal(e.Payload, &m) != nil || m.Kind == inbox.KindNote {
+			// A private note of the team is never sent to the visitor.
 			return "", nil, false
 		}
 		v := visitorMessage{ID: m.ID, Direction: string(m.Direction), Text: m.Text, CreatedAt: m.CreatedAt}

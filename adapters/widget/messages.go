@@ -71,6 +71,9 @@ func (h *HTTP) messages(c echo.Context, ch *Channel) error {
 		return err
 	}
 	for i := range ms {
+		if ms[i].IsNote() {
+			continue // the team's private notes never reach the visitor
+		}
 		out.Items = append(out.Items, toVisitorMessage(&ms[i]))
 	}
 	if len(ms) == messagesPage {

@@ -51,6 +51,11 @@ type batchKey struct{ agent, conversation int64 }
 // Add records that agent missed m (m.ConversationID names the conversation)
 // at now.
 func (b *Batcher) Add(agentID int64, m inbox.Message, now time.Time) {
+	if m.IsNote() {
+		// A transcript is what the customer wrote and was answered; the
+		// team's private notes are never part of it.
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.pending == nil {

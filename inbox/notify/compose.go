@@ -121,6 +121,10 @@ func subject(k Kind, c Content) string {
 		s = fmt.Sprintf("%d missed %s in %s", n, plural(n, "message", "messages"), title)
 	case RegisteredContact:
 		s = "New registered contact " + title
+	case Assigned:
+		s = "Assigned to you: " + title
+	case Mention:
+		s = "You were mentioned in " + title
 	default:
 		s = "Notification about " + title
 	}
@@ -161,6 +165,10 @@ func intro(k Kind, c Content) string {
 		return "While you were offline, messages arrived in a conversation" + where + "."
 	case RegisteredContact:
 		return "A customer left their contact details" + where + "."
+	case Assigned:
+		return "A conversation" + where + " was assigned to you."
+	case Mention:
+		return "A colleague mentioned you in a private note" + where + "."
 	}
 	return "Something happened in a conversation" + where + "."
 }

@@ -20,7 +20,8 @@ type Agent struct {
 type Event struct {
 	Kind  Kind
 	Queue string
-	// Participants of the conversation (MyConversation).
+	// Participants of the conversation (MyConversation); the assignee
+	// (Assigned); the colleagues mentioned (Mention).
 	Participants []int64
 	// ActorID is the agent who caused the event, never told about it
 	// (0 for a customer).
@@ -59,6 +60,9 @@ func (p Plan) Empty() bool { return len(p.InApp)+len(p.Email)+len(p.Missed) == 0
 //     agents were told at NewChat, offline ones got it as missed.
 //   - MyConversation: online and invisible participants by their
 //     my_conversation setting; offline ones by missed_while_offline.
+//   - Assigned and Mention: the assignee, the colleagues mentioned
+//     (ev.Participants), whatever their presence, by their assigned and
+//     mention settings: a hand-over or a question waits for them.
 //   - RegisteredContact: everyone serving the queue whatever their
 //     presence, by their registered_contact setting: contact forms are
 //     mostly filled in when nobody is there.
@@ -91,7 +95,7 @@ func Recipients(ev Event, agents []Agent, now time.Time, slowAfter time.Duration
 
 // concerned reports whether u has anything to do with ev.
 func concerned(ev Event, u *inbox.User) bool {
-	if ev.Kind == MyConversation {
+	if ev.Kind == MyConversation || ev.Kind == Assigned || ev.Kind == Mention {
 		for _, id := range ev.Participants {
 			if id == u.ID {
 				return true
@@ -110,6 +114,10 @@ func decide(k Kind, a Agent, slow bool) (via Via, batched bool) {
 	switch k {
 	case RegisteredContact:
 		return s.RegisteredContact, false
+	case Assigned:
+		return s.Assigned, false
+	case Mention:
+		return s.Mention, false
 	case NewChat:
 		switch presence {
 		case inbox.PresenceOnline:

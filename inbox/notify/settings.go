@@ -31,6 +31,11 @@ const (
 	// invisible agents who asked for it (invisible_slow_chats) are told,
 	// through their new_chat setting. It has no setting of its own.
 	SlowChat Kind = "slow_chat"
+	// Assigned: a colleague (or an admin) handed a conversation to the
+	// agent.
+	Assigned Kind = "assigned"
+	// Mention: a colleague mentioned the agent in a private note.
+	Mention Kind = "mention"
 )
 
 // Via says how an agent wants to hear about one kind of notification.
@@ -46,6 +51,8 @@ type Settings struct {
 	RegisteredContact  Via  `json:"registered_contact"`
 	MyConversation     Via  `json:"my_conversation"`
 	MissedWhileOffline Via  `json:"missed_while_offline"`
+	Assigned           Via  `json:"assigned"`
+	Mention            Via  `json:"mention"`
 	InvisibleSlowChats bool `json:"invisible_slow_chats"`
 }
 
@@ -59,6 +66,8 @@ func DefaultSettings() Settings {
 		RegisteredContact:  Via{InApp: true, Email: true},
 		MyConversation:     Via{InApp: true},
 		MissedWhileOffline: Via{InApp: true, Email: true},
+		Assigned:           Via{InApp: true},
+		Mention:            Via{InApp: true},
 	}
 }
 
@@ -74,6 +83,10 @@ func (s Settings) For(k Kind) Via {
 		return s.MyConversation
 	case MissedWhileOffline:
 		return s.MissedWhileOffline
+	case Assigned:
+		return s.Assigned
+	case Mention:
+		return s.Mention
 	}
 	return Via{}
 }

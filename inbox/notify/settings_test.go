@@ -14,6 +14,7 @@ func TestDefaultSettingsJSON(t *testing.T) {
 	}
 	want := `{"new_chat":{"in_app":true,"email":false},"registered_contact":{"in_app":true,"email":true},` +
 		`"my_conversation":{"in_app":true,"email":false},"missed_while_offline":{"in_app":true,"email":true},` +
+		`"assigned":{"in_app":true,"email":false},"mention":{"in_app":true,"email":false},` +
 		`"invisible_slow_chats":false}`
 	if string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)
@@ -36,6 +37,8 @@ func TestDecodeSettings(t *testing.T) {
 		RegisteredContact:  Via{InApp: false, Email: false},
 		MyConversation:     Via{InApp: true, Email: true},
 		MissedWhileOffline: Via{InApp: false, Email: true},
+		Assigned:           Via{InApp: false, Email: true},
+		Mention:            Via{InApp: true, Email: true},
 		InvisibleSlowChats: true,
 	}
 	tests := []struct {
@@ -51,6 +54,7 @@ func TestDecodeSettings(t *testing.T) {
 		{"partial: two keys", `{"invisible_slow_chats":true,"missed_while_offline":{"in_app":false,"email":false}}`, withSlow, ""},
 		{"full", `{"new_chat":{"in_app":false,"email":true},"registered_contact":{"in_app":false,"email":false},` +
 			`"my_conversation":{"in_app":true,"email":true},"missed_while_offline":{"in_app":false,"email":true},` +
+			`"assigned":{"in_app":false,"email":true},"mention":{"in_app":true,"email":true},` +
 			`"invisible_slow_chats":true}`, full, ""},
 		{"null kind keeps base", `{"new_chat":null}`, base, ""},
 		{"unknown key", `{"new_chats":{"in_app":true}}`, base, "new_chats"},

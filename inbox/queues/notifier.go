@@ -37,6 +37,22 @@ const mailQueue = 1000
 // notifier keeps up with group-committed ingest. A message that fails is
 // reported in the joined error; the others are still handled.
 func (m *Manager) HandleEvents(ctx context.Context, evs []inbox.Event) error {
+	b := &run{}
+	var errs []error
+	if err := m.teamEvents(ctx, b, evs); err != nil {
+		errs = append(errs, err)
+	}
+	if err := m.customerMessages(ctx, b, evs); err != nil {
+		errs = append(errs, err)
+	}
+	if err := m.flush(ctx, b); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// customerMessages plans the notifications of a run's customer messages.
+func (m *Manager) customerMessages(ctx context.Context, b *run, evs []inbox.Event) error {
 	var ids, convIDs []int64
 	views := map[int64]inbox.MessageView{}
 	for _, e := range evs {
@@ -74,7 +90,6 @@ func (m *Manager) HandleEvents(ctx context.Context, evs []inbox.Event) error {
 	if err != nil {
 		return err
 	}
-	b := &run{}
 	var errs []error
 	for _, id := range ids {
 		msg := msgs[id]
@@ -88,9 +103,6 @@ func (m *Manager) HandleEvents(ctx context.Context, evs []inbox.Event) error {
 		if err := m.handleMessage(ctx, b, conv, msg, prev); err != nil {
 			errs = append(errs, fmt.Errorf("message %d: %w", id, err))
 		}
-	}
-	if err := m.flush(ctx, b); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -187,7 +187,7 @@ func (s *Store) ConversationStats(ctx context.Context, queue string, from, to ti
 		CreatedAt      time.Time
 	}
 	if err := g.Raw(`SELECT m.conversation_id, m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.direction = 'out' AND c.queue = ? AND c.created_at >= ? AND c.created_at < ?`,
+		WHERE m.direction = 'out' AND m.kind = 'message' AND c.queue = ? AND c.created_at >= ? AND c.created_at < ?`,
 		queue, from.UTC(), to.UTC()).Scan(&replies).Error; err != nil {
 		return nil, classify(err)
 	}

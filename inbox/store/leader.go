@@ -23,7 +23,13 @@ func (s *Store) RunAsLeader(ctx context.Context, name string, log *slog.Logger, 
 		fn(ctx)
 		return
 	}
-	key := lockKey(name)
+	// The schema is part of the key: installations (and test runs) in
+	// other schemas of the same database do not elect each other.
+	var schema string
+	if err := s.db.WithContext(ctx).Raw(`SELECT current_schema()`).Scan(&schema).Error; err != nil && ctx.Err() == nil {
+		log.Warn("leader: no current schema, locking by name only", "lock", name, "err", err)
+	}
+	key := lockKey(schema + ":" + name)
 	for ctx.Err() == nil {
 		held, release := s.tryLock(ctx, key)
 		if held != nil {

@@ -74,7 +74,7 @@ func (s *Store) OldestWaits(ctx context.Context) (map[string]time.Time, error) {
 	err := s.read(ctx).Raw(`SELECT c.queue,
 		MIN((SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
 			AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.conversation_id = c.id
-				AND o.direction = 'out' AND o.auto = ?), 0))) AS since
+				AND o.direction = 'out' AND o.auto = ? AND o.kind = 'message'), 0))) AS since
 		FROM conversations c WHERE c.status = 'unassigned' GROUP BY c.queue`, false).Scan(&rs).Error
 	if err != nil {
 		return nil, classify(err)

@@ -265,7 +265,7 @@ func (s *Store) WaitingChats(ctx context.Context, limit int) ([]queues.WaitingCh
 	// text on both and parse.
 	err := s.read(ctx).Raw(`SELECT c.id, c.queue, MIN(m.created_at) AS since FROM conversations c
 		JOIN messages m ON m.conversation_id = c.id AND m.direction = 'in'
-		AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out' AND o.auto = ?), 0)
+		AND m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out' AND o.auto = ? AND o.kind = 'message'), 0)
 		WHERE c.status = 'unassigned' GROUP BY c.id, c.queue ORDER BY c.id LIMIT ?`, false, limit).Scan(&rs).Error
 	if err != nil {
 		return nil, classify(err)
@@ -290,7 +290,7 @@ func (s *Store) PreviousMessages(ctx context.Context, refs []inbox.MessageRef) (
 		return out, nil
 	}
 	const one = `SELECT CAST(? AS BIGINT) AS next_id, (SELECT m.id FROM messages m WHERE m.conversation_id = ? AND m.id < ?
-		AND NOT (m.direction = 'out' AND m.auto = ?) ORDER BY m.id DESC LIMIT 1) AS prev_id`
+		AND NOT (m.direction = 'out' AND m.auto = ?) AND m.kind = 'message' ORDER BY m.id DESC LIMIT 1) AS prev_id`
 	parts := make([]string, len(refs))
 	args := make([]any, 0, 4*len(refs))
 	for i, r := range refs {

@@ -64,10 +64,12 @@ type messageRow struct {
 	Meta           string
 	CreatedAt      time.Time
 	EditedAt       sql.NullTime
+	Kind           string
+	Mentions       string
 }
 
 const messageCols = `m.id, m.conversation_id, m.channel_id, m.direction, m.author_id, m.author_name, m.text, m.html,
-	m.external_id, m.provider_id, m.delivery, m.error, m.auto, m.meta, m.created_at, m.edited_at`
+	m.external_id, m.provider_id, m.delivery, m.error, m.auto, m.meta, m.created_at, m.edited_at, m.kind, m.mentions`
 
 func (r *messageRow) domain() *inbox.Message {
 	return &inbox.Message{
@@ -76,6 +78,7 @@ func (r *messageRow) domain() *inbox.Message {
 		Text: r.Text, HTML: r.HTML, ExternalID: r.ExternalID.String, ProviderID: r.ProviderID.String,
 		Delivery: inbox.Delivery(r.Delivery), Error: r.Error, Auto: r.Auto, Meta: decodeMap(r.Meta),
 		CreatedAt: r.CreatedAt.UTC(), EditedAt: utc(r.EditedAt),
+		Kind: inbox.MessageKind(r.Kind), Mentions: decodeMentions(r.Mentions),
 	}
 }
 

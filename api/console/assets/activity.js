@@ -12,7 +12,7 @@ document.addEventListener('DOMContentLoaded', () => {
 
   const verbs = {
     created: 'New conversation', assigned: 'took', joined: 'joined', left: 'left', closed: 'closed',
-    reopened: 'Reopened', edited: 'Message edited',
+    reopened: 'Reopened', edited: 'Message edited', transferred: 'transferred',
   };
 
   function entry(a) {
@@ -20,7 +20,9 @@ document.addEventListener('DOMContentLoaded', () => {
     li.append(el('time', { datetime: a.created_at, title: fullTime(a.created_at), text: when(a.created_at) }));
     const line = el('span', { class: 'what' });
     if (a.actor_name) line.append(el('strong', { text: a.actor_name }), ' ');
-    line.append(verbs[a.kind] || a.kind.replace(/[._]/g, ' '));
+    // A hand-over names its assignee; a take does not.
+    const handOver = a.kind === 'assigned' && a.data && a.data.to && a.data.to !== a.actor_name;
+    line.append(handOver ? 'assigned to ' + a.data.to : (verbs[a.kind] || a.kind.replace(/[._]/g, ' ')));
     if (a.conversation_id) line.append(' ', el('a', { href: '/conversations/' + a.conversation_id, text: 'conversation ' + a.conversation_id }));
     li.append(line, el('span', { class: 'q', text: a.queue }));
     const data = Object.entries(a.data || {});

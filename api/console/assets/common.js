@@ -268,8 +268,16 @@ const ibx = (() => {
         new_chat: 'New chat: ' + name, slow_chat: 'Waiting for an answer: ' + name,
         my_conversation: 'New message: ' + name, registered_contact: 'Contact form: ' + ((p.form && p.form.name) || ''),
         missed_while_offline: 'Missed while offline: ' + name,
+        assigned: 'Assigned to you by ' + ((p.by && p.by.name) || 'a colleague') + ': ' + name,
+        mention: ((p.by && p.by.name) || 'A colleague') + ' mentioned you in ' + name,
       };
       const text = (p.message && p.message.text) || (p.form && p.form.message) || '';
+      // A colleague's hand-over or mention is shown on the page too.
+      if (n.kind === 'assigned' || n.kind === 'mention') {
+        const f = document.querySelector('.flash');
+        flash(titles[n.kind] + (text ? ': ' + text.slice(0, 140) : ''));
+        if (f) f.dataset.notification = n.kind;
+      }
       if (soundOn()) beep();
       if (window.Notification && Notification.permission === 'granted' && (document.hidden || !document.hasFocus())) {
         const d = new Notification(titles[n.kind] || 'inboxd', { body: text.slice(0, 200), tag: 'inboxd-' + (convID || n.id) });

@@ -20,7 +20,10 @@ document.addEventListener('DOMContentLoaded', () => {
 
   const activityText = {
     created: (a) => 'Conversation started',
-    assigned: (a) => (a.actor_name || 'An agent') + ' took the conversation',
+    assigned: (a) => (a.data && a.data.to && a.data.to !== a.actor_name
+      ? (a.actor_name || 'An admin') + ' assigned the conversation to ' + a.data.to
+      : (a.actor_name || 'An agent') + ' took the conversation'),
+    transferred: (a) => (a.actor_name || 'An agent') + ' transferred the conversation to the queue ' + ((a.data && a.data.to_queue) || ''),
     joined: (a) => (a.actor_name || 'An agent') + ' joined',
     left: (a) => (a.actor_name || 'An agent') + ' left',
     closed: (a) => (a.actor_name ? a.actor_name + ' closed the conversation' : 'Conversation closed'),
@@ -71,6 +74,7 @@ document.addEventListener('DOMContentLoaded', () => {
       notice.textContent = 'This conversation is handled by a colleague, or it is not yours to see. If it is in your queue, you can join it.';
       notice.hidden = false;
       btn('join').hidden = false;
+      document.dispatchEvent(new CustomEvent('ibx-conversation', { detail: { conv: null, mine: false } }));
       return;
     }
     const mine = isMine();
@@ -105,17 +109,26 @@ document.addEventListener('DOMContentLoaded', () => {
         notice.hidden = false;
         break;
     }
+    // assign.js adds the assign button and the note composer.
+    document.dispatchEvent(new CustomEvent('ibx-conversation', { detail: { conv, mine } }));
   }
 
   function messageItem(m) {
-    const li = el('li', { class: 'msg ' + m.direction + (m.auto ? ' auto' : ''), 'data-direction': m.direction, 'data-message-id': m.id });
+    const note = m.kind === 'note';
+    const li = el('li', { class: 'msg ' + m.direction + (m.auto ? ' auto' : '') + (note ? ' note' : ''), 'data-direction': m.direction,
+      'data-kind': m.kind || 'message', 'data-message-id': m.id });
     const who = m.author && m.author.name ? m.author.name : (m.direction === 'in' ? (conv && conv.title) || 'Customer' : 'Agent');
     li.append(el('div', { class: 'meta' },
       el('span', { class: 'author', text: who }),
       el('time', { datetime: m.created_at, title: fullTime(m.created_at), text: when(m.created_at) }),
       m.edited_at ? el('span', { class: 'edited', text: 'edited' }) : null,
-      m.auto ? el('span', { class: 'edited', text: 'automatic' }) : null));
+      m.auto ? el('span', { class: 'edited', text: 'automatic' }) : null,
+      note ? el('span', { class: 'note-tag', text: 'private note' }) : null));
     if (m.text) li.append(el('div', { class: 'text', text: m.text }));
+    if (note && m.mentions && m.mentions.length) {
+      li.append(el('div', { class: 'mentions', 'data-mentions': m.mentions.map((p) => p.id).join(','),
+        text: 'Mentioned: ' + m.mentions.map((p) => p.name).join(', ') }));
+    }
     if (m.attachments && m.attachments.length) {
       const box = el('div', { class: 'files' });
       for (const a of m.attachments) {
@@ -272,6 +285,12 @@ document.addEventListener('DOMContentLoaded', () => {
     for (const t of list.querySelectorAll('time')) t.textContent = when(t.getAttribute('datetime'));
   }, 30000);
 
+  // What assign.js needs of this page.
+  ibx.conversationPage = {
+    id, conv: () => conv, isMine,
+    addMessage(m) { if (!messages.has(m.id)) messages.set(m.id, m); renderTimeline(); list.scrollTop = list.scrollHeight; },
+    reload: load,
+  };
   ibx.startFeed('/api/v1/me/events');
   load();
 });

@@ -45,7 +45,7 @@ document.addEventListener('DOMContentLoaded', () => {
 
   // Notification settings (GET|PUT /api/v1/me/notifications).
   const nf = document.getElementById('notifications');
-  const kinds = ['new_chat', 'my_conversation', 'registered_contact', 'missed_while_offline'];
+  const kinds = ['new_chat', 'my_conversation', 'registered_contact', 'missed_while_offline', 'assigned', 'mention'];
   api('GET', '/api/v1/me/notifications').then((s) => {
     for (const k of kinds) for (const via of ['in_app', 'email']) nf.elements[k + '.' + via].checked = !!(s[k] && s[k][via]);
     nf.invisible_slow_chats.checked = !!s.invisible_slow_chats;

@@ -207,7 +207,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	var disp *inbox.Dispatcher
 	svc := inbox.NewService(inbox.Options{Store: st, Clock: o.Clock, Publisher: pump, Channels: infos,
 		Senders: senders, ReopenWindow: cfg.ReopenWindow, Logger: log, OutboxWake: func() { disp.Wake() },
-		Observer: obs})
+		Observer: obs, Queues: cfg.QueueIDs()})
 	ing.set(svc)
 	disp = inbox.NewDispatcher(inbox.DispatcherOptions{Store: st, Service: svc, Senders: senders, Clock: o.Clock,
 		Logger: log.With("component", "outbox"), MaxAttempts: cfg.Outbox.MaxAttempts, BaseDelay: cfg.Outbox.BaseDelay,
@@ -238,7 +238,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		PasswordCheck:  api.CheckPassword,
 		TrustedProxies: cfg.TrustedProxyNets(),
 		Ready:          map[string]func(context.Context) error{"database": st.Ping},
-		Queues:         queueOpts, Console: consoleOpts,
+		Queues:         queueOpts, Console: consoleOpts, Assign: wireAssign(w),
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -98,7 +98,11 @@ func runQueueTicks(ctx context.Context, w *wiring, m *queues.Manager) {
 // from the events table, so nothing is skipped.
 func runNotifier(ctx context.Context, w *wiring, m *queues.Manager, last int64) {
 	log := w.log.With("component", "notifier")
-	filter := func(e *inbox.Event) bool { return e.Kind == inbox.EventMessageCreated }
+	// Customer messages, notes (mentions) and assignments.
+	kinds := []inbox.EventKind{inbox.EventMessageCreated, inbox.EventConversationAssigned}
+	filter := func(e *inbox.Event) bool {
+		return e.Kind == inbox.EventMessageCreated || e.Kind == inbox.EventConversationAssigned
+	}
 	var pending []inbox.Event
 	flush := func() {
 		if len(pending) == 0 {
@@ -122,7 +126,7 @@ func runNotifier(ctx context.Context, w *wiring, m *queues.Manager, last int64) 
 	}
 	for ctx.Err() == nil {
 		sub := w.hub.Subscribe(filter)
-		_, err := journal.Replay(ctx, w.store, last, journal.EventFilter{Kinds: []inbox.EventKind{inbox.EventMessageCreated}}, filter, add)
+		_, err := journal.Replay(ctx, w.store, last, journal.EventFilter{Kinds: kinds}, filter, add)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("notifier replay failed", "err", err)
 		}

@@ -1,0 +1,7 @@
+-- Private notes (issue 17): every message has a kind, 'message' (reaches
+-- the channel) or 'note' (the team's own, never sent); a note names the
+-- colleagues it mentions as JSON [{"id","name"}]. A deactivated user
+-- (deactivated_at set) can no longer be assigned or mentioned.
+ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
+ALTER TABLE messages ADD COLUMN mentions TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN deactivated_at DATETIME;
