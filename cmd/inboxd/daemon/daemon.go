@@ -241,7 +241,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		PasswordCheck:  api.CheckPassword,
 		TrustedProxies: cfg.TrustedProxyNets(),
 		Ready:          map[string]func(context.Context) error{"database": st.Ping},
-		Queues:         queueOpts, Console: consoleOpts,
+		Queues:         queueOpts, Console: consoleOpts, Workspace: wireWorkspace(w),
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)
