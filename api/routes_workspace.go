@@ -24,6 +24,8 @@ func (s *Server) workspaceRoutes() []Route {
 		return nil
 	}
 	return []Route{
+		// The page checks its own access (consolePage), as the others do.
+		{http.MethodGet, "/canned", Public, s.consolePage("canned", "Canned replies", false, nil)},
 		{http.MethodGet, "/api/v1/tags", Member, s.tagList},
 		{http.MethodPost, "/api/v1/tags", Admin, s.tagCreate},
 		{http.MethodDelete, "/api/v1/tags/:id", Admin, s.tagDelete},

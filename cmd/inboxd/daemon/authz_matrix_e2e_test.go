@@ -153,6 +153,7 @@ var authzMatrix = map[string]authzRow{
 	"GET /stats":             {own: cells{"ok", "ok", "403", "ok", "ok"}},
 	"GET /queues":            {own: cells{"ok", "ok", "403", "ok", "ok"}},
 	"GET /settings":          {own: all("ok")},
+	"GET /canned":            {own: all("ok")},
 	"GET /console/*":         {own: all("ok")},
 }
 
