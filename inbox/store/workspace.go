@@ -227,3 +227,31 @@ var (
 	_ inbox.WorkspaceStore = (*Store)(nil)
 	_ inbox.WorkspaceTx    = (*tx)(nil)
 )
+
+// SeedTags puts the tag name (created if missing) on every conversation
+// whose id is a multiple of every, in one statement: the load tool's
+// share of tagged conversations. Never for real data.
+func (s *Store) SeedTags(ctx context.Context, name string, every int) (int64, error) {
+	if every < 1 {
+		return 0, inbox.Invalid("every", "must be at least 1")
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Exec(`INSERT INTO tags (name, color, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		name, inbox.DefaultTagColor, time.Now().UTC()).Error; err != nil {
+		return 0, classify(err)
+	}
+	id, err := s.TagID(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	r := db.Exec(`INSERT INTO conversation_tags (conversation_id, tag_id, last_activity_at)
+		SELECT id, ?, last_activity_at FROM conversations WHERE id % ? = 0
+		ON CONFLICT (conversation_id, tag_id) DO NOTHING`, id, every)
+	if r.Error != nil {
+		return 0, classify(r.Error)
+	}
+	if err := db.Exec(`ANALYZE conversation_tags`).Error; err != nil {
+		return 0, classify(err)
+	}
+	return r.RowsAffected, nil
+}
