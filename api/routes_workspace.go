@@ -170,6 +170,33 @@ func (s *Server) cannedDelete(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// keepTagged narrows statistics' conversations to those carrying ?tag=
+// (all of them without it).
+func (s *Server) keepTagged(c echo.Context, rows []StatConversation) ([]StatConversation, error) {
+	tag := c.QueryParam("tag")
+	if tag == "" {
+		return rows, nil
+	}
+	if s.o.Workspace.Workspace == nil {
+		return nil, inbox.Invalid("tag", "tags are not configured")
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	tagged, err := s.o.Workspace.Workspace.TaggedAmong(c.Request().Context(), tag, ids)
+	if err != nil {
+		return nil, err
+	}
+	kept := rows[:0]
+	for _, r := range rows {
+		if tagged[r.ID] {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
+}
+
 // cannedRender answers a canned reply's text filled for the conversation.
 func (s *Server) cannedRender(c echo.Context) error {
 	id, err := pathID(c)

@@ -22,6 +22,9 @@ type WorkspaceStore interface {
 	// ConversationView loads a conversation and its contact outside a
 	// transaction.
 	ConversationView(ctx context.Context, id int64) (*Conversation, *Contact, error)
+	// TaggedAmong returns which of the conversations carry the tag named
+	// name.
+	TaggedAmong(ctx context.Context, name string, conversationIDs []int64) (map[int64]bool, error)
 }
 
 // WorkspaceTx is the work on tags and canned replies inside one
@@ -201,6 +204,16 @@ func (w *Workspace) SetConversationTags(ctx context.Context, actor *User, conver
 		return nil, err
 	}
 	return next, nil
+}
+
+// TaggedAmong returns which of the conversations carry the tag named name
+// (statistics split by tag); a malformed name is invalid (field "tag").
+func (w *Workspace) TaggedAmong(ctx context.Context, name string, conversationIDs []int64) (map[int64]bool, error) {
+	n, err := NormalizeTagName(name)
+	if err != nil {
+		return nil, Invalid("tag", "is not a tag name")
+	}
+	return w.store.TaggedAmong(ctx, n, conversationIDs)
 }
 
 // CannedView is a canned reply as the API shows it.

@@ -228,6 +228,29 @@ var (
 	_ inbox.WorkspaceTx    = (*tx)(nil)
 )
 
+// TaggedAmong implements inbox.WorkspaceStore: the conversation_tags
+// primary key is probed in chunks of 500 ids.
+func (s *Store) TaggedAmong(ctx context.Context, name string, convIDs []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	id, err := s.TagID(ctx, name)
+	if err != nil || id == 0 {
+		return out, err
+	}
+	for len(convIDs) > 0 {
+		n := min(len(convIDs), 500)
+		var got []int64
+		if err := s.read(ctx).Raw(`SELECT conversation_id FROM conversation_tags WHERE tag_id = ? AND conversation_id IN ?`,
+			id, convIDs[:n]).Scan(&got).Error; err != nil {
+			return nil, classify(err)
+		}
+		for _, c := range got {
+			out[c] = true
+		}
+		convIDs = convIDs[n:]
+	}
+	return out, nil
+}
+
 // SeedTags puts the tag name (created if missing) on every conversation
 // whose id is a multiple of every, in one statement: the load tool's
 // share of tagged conversations. Never for real data.

@@ -30,9 +30,11 @@ const ibxTags = (() => {
     return n;
   }
 
-  // fillSelect adds the tags as options of a filter's select.
+  // fillSelect adds the tags as options of a filter's select, the page's
+  // ?tag= selected (the statistics form).
   async function fillSelect(sel) {
-    for (const t of await load()) sel.append(ibx.el('option', { value: t.name, text: t.name }));
+    const current = new URLSearchParams(location.search).get('tag') || '';
+    for (const t of await load()) sel.append(ibx.el('option', { value: t.name, text: t.name, selected: t.name === current }));
   }
 
   return { load, chip, fillSelect };
@@ -42,7 +44,7 @@ document.addEventListener('DOMContentLoaded', () => {
   const { api, el } = ibx;
   if (!ibx.me.id) return;
   ibxTags.load();
-  for (const sel of document.querySelectorAll('.filters select[name=tag]')) ibxTags.fillSelect(sel);
+  for (const sel of document.querySelectorAll('select[name=tag]')) ibxTags.fillSelect(sel);
   const root = document.querySelector('.conv');
   if (!root) return;
   const id = Number(root.dataset.id);

@@ -1,15 +1,34 @@
 package daemon_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/queues"
 	"github.com/inboxd/inboxd/inbox/store/storetest"
 )
+
+// getWith GETs path as the owner and returns the status, headers and body.
+func (e *env) getWith(path string) (int, http.Header, []byte) {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.owner)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
 
 // errorBody is the API's error shape.
 type errorBody struct {
@@ -118,6 +137,35 @@ func TestEndToEndTags(t *testing.T) {
 			}) {
 				t.Fatalf("activity: %+v", acts)
 			}
+			// Statistics and the contacts CSV split by tag.
+			var stats struct{ Total int }
+			if st := e.call("GET", "/api/v1/stats?queue=support&tag=vip", e.owner, nil, &stats); st != 200 || stats.Total != 1 {
+				t.Fatalf("stats?tag=vip: %d %+v", st, stats)
+			}
+			if st := e.call("GET", "/api/v1/stats?queue=support", e.owner, nil, &stats); st != 200 || stats.Total != 2 {
+				t.Fatalf("stats: %d %+v", st, stats)
+			}
+			if st := e.call("GET", "/api/v1/stats?queue=support&tag=%3Cx%3E", e.owner, nil, &eb); st != 400 || eb.Error.Field != "tag" {
+				t.Fatalf("stats with a malformed tag: %d %+v", st, eb)
+			}
+			for i, conv := range []int64{a.ConversationID, b.ConversationID} {
+				if err := e.d.Store.SaveContact(context.Background(), &queues.Contact{Queue: "support", ChannelID: "crm",
+					ConversationID: conv, Name: fmt.Sprintf("Form %d", i), Email: "f@example.com", Message: "hi",
+					CreatedAt: time.Now().UTC()}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			csvOf := func(query string) []string {
+				_, _, body := e.getWith("/api/v1/queues/support/contacts?format=csv" + query)
+				return strings.Split(strings.TrimSpace(string(body)), "\n")
+			}
+			if lines := csvOf(""); len(lines) != 3 || !strings.HasSuffix(lines[0], ",tags") || !strings.HasSuffix(lines[2], `,"billing,vip"`) || !strings.HasSuffix(lines[1], ",") {
+				t.Fatalf("csv: %q", lines)
+			}
+			if lines := csvOf("&tag=VIP"); len(lines) != 2 || !strings.Contains(lines[1], "Form 0") {
+				t.Fatalf("csv?tag=vip: %q", lines)
+			}
+
 			// Deleting a tag takes it off its conversations.
 			if st := e.call("DELETE", fmt.Sprintf("/api/v1/tags/%d", vip.ID), e.owner, nil, nil); st != 204 {
 				t.Fatalf("delete: %d", st)
