@@ -81,6 +81,9 @@ func CanManageTags(u *User) bool { return u.Role.IsAdmin() }
 // NormalizeTagSet returns the distinct normalized names of a conversation's
 // new tags, sorted, within MaxConversationTags.
 func NormalizeTagSet(names []string) ([]string, error) {
+	if len(names) > 10*MaxConversationTags {
+		return nil, Invalid("tags", "at most %d tags per conversation", MaxConversationTags)
+	}
 	out := make([]string, 0, len(names))
 	for _, name := range names {
 		n, err := NormalizeTagName(name)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/store"
 	"github.com/inboxd/inboxd/inbox/store/storetest"
 	"github.com/inboxd/inboxd/journal"
 )
@@ -290,5 +291,23 @@ func TestCannedReplies(t *testing.T) {
 				t.Fatalf("deleted twice: %v", err)
 			}
 		})
+	}
+}
+
+// undoTagsCanned takes a fresh store back to before migration 0011, for
+// the tests that re-run an earlier migration.
+func undoTagsCanned(t *testing.T, st *store.Store) {
+	t.Helper()
+	undo := []string{`DROP TRIGGER conversation_tags_activity_update`}
+	if st.Dialect() == store.Postgres {
+		undo = []string{`DROP TRIGGER conversation_tags_activity_update ON conversations`,
+			`DROP FUNCTION conversation_tags_activity_update()`}
+	}
+	undo = append(undo, `DROP TABLE canned_replies`, `DROP TABLE conversation_tags`, `DROP TABLE tags`,
+		`DELETE FROM schema_migrations WHERE version = 11`)
+	for _, u := range undo {
+		if err := st.DB().Exec(u).Error; err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
 	}
 }
