@@ -38,7 +38,7 @@ func (s *Server) setStatus(c echo.Context) error {
 // listQuery reads the journal's filters and page parameters.
 func listQuery(c echo.Context, viewer *inbox.User, scope journal.Scope) (journal.Query, error) {
 	q := journal.Query{Viewer: viewer, Scope: scope, Status: inbox.Status(c.QueryParam("status")),
-		ChannelID: c.QueryParam("channel"), Text: c.QueryParam("q")}
+		ChannelID: c.QueryParam("channel"), Tag: c.QueryParam("tag"), Text: c.QueryParam("q")}
 	agent, err := queryInt(c, "agent")
 	if err != nil {
 		return q, err

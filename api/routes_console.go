@@ -365,6 +365,9 @@ func (s *Server) queueStats(c echo.Context) (ConsoleQueue, int, QueueStats, erro
 	if err != nil {
 		return q, 0, QueueStats{}, err
 	}
+	if rows, err = s.keepTagged(c, rows); err != nil { // ?tag= (routes_workspace.go)
+		return q, 0, QueueStats{}, err
+	}
 	return q, int(days), computeStats(q.ID, rows, s.o.Channels, loc, from, int(days)), nil
 }
 

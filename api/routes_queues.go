@@ -86,12 +86,20 @@ func (s *Server) queueContacts(c echo.Context) error {
 		if _, err := m.Questions(u, queue); err != nil {
 			return err
 		}
+		tag := c.QueryParam("tag")
+		if tag != "" {
+			n, err := inbox.NormalizeTagName(tag)
+			if err != nil {
+				return inbox.Invalid("tag", "is not a tag name")
+			}
+			tag = n
+		}
 		h := c.Response().Header()
 		h.Set("Content-Type", "text/csv; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="contacts-`+queue+`.csv"`)
 		h.Set("Cache-Control", "no-store")
 		c.Response().WriteHeader(http.StatusOK)
-		if err := m.WriteContactsCSV(ctx, u, queue, c.Response()); err != nil {
+		if err := m.WriteContactsCSV(ctx, u, queue, tag, c.Response()); err != nil {
 			s.o.Logger.Warn("contacts export cut short", "queue", queue, "err", err)
 		}
 		return nil

@@ -99,6 +99,7 @@ type Options struct {
 	Queues  QueueOptions
 	Console ConsoleOptions
 	Assign  AssignOptions
+	Workspace WorkspaceOptions
 }
 
 // Server is the HTTP server's handler.
@@ -217,6 +218,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.typingRoutes()...)
 	rs = append(rs, s.consoleRoutes()...)
 	rs = append(rs, s.assignRoutes()...)
+	rs = append(rs, s.workspaceRoutes()...)
 	return rs
 }
 

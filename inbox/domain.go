@@ -126,7 +126,10 @@ type Conversation struct {
 	Status    Status
 	OwnerID   int64 // 0: none
 	// Participants are the agents in the conversation, owner first.
-	Participants   []Participant
+	Participants []Participant
+	// Tags are the conversation's tag names, sorted; loaded by the read
+	// side (journal) and by tag changes, not by every transaction.
+	Tags           []string
 	LastActivityAt time.Time
 	LastInboundAt  time.Time
 	// LastInboundID is the newest customer message's id (unread markers).

@@ -73,9 +73,11 @@ type Query struct {
 	Status    inbox.Status
 	ChannelID string
 	AgentID   int64
-	Text      string
-	Limit     int
-	After     *Cursor
+	// Tag keeps the conversations carrying the tag of that name.
+	Tag   string
+	Text  string
+	Limit int
+	After *Cursor
 }
 
 // Validate checks and normalizes q.
@@ -93,6 +95,13 @@ func (q *Query) Validate() error {
 	if len(q.Text) > MaxQueryLen || !utf8.ValidString(q.Text) {
 		return inbox.Invalid("q", "must be valid UTF-8 of at most %d bytes", MaxQueryLen)
 	}
+	if q.Tag != "" {
+		n, err := inbox.NormalizeTagName(q.Tag)
+		if err != nil {
+			return inbox.Invalid("tag", "is not a tag name")
+		}
+		q.Tag = n
+	}
 	switch q.Scope {
 	case ScopeAll, ScopeMine, ScopeQueue:
 	case "":
@@ -107,6 +116,8 @@ func (q *Query) Validate() error {
 type Item struct {
 	inbox.ConversationSummary
 	Unread bool `json:"unread"`
+	// Tags are the conversation's tag names, sorted.
+	Tags []string `json:"tags"`
 }
 
 // Page is a list page; NextCursor is empty on the last page.
@@ -179,6 +190,9 @@ func (j *Journal) List(ctx context.Context, q Query) (Page, error) {
 		if p.Items[i].Participants == nil {
 			p.Items[i].Participants = []inbox.Participant{}
 		}
+		if p.Items[i].Tags == nil {
+			p.Items[i].Tags = []string{}
+		}
 	}
 	if p.Items == nil {
 		p.Items = []Item{}
@@ -206,12 +220,16 @@ func (j *Journal) Conversation(ctx context.Context, viewer *inbox.User, id int64
 	if parts == nil {
 		parts = []inbox.Participant{}
 	}
+	tags := c.Tags
+	if tags == nil {
+		tags = []string{}
+	}
 	return &ConversationDetail{
 		Item: Item{ConversationSummary: inbox.ConversationSummary{
 			ID: c.ID, Number: c.Number, Title: c.Title, Status: c.Status, Queue: c.Queue,
 			Channel: j.channels[c.ChannelID], Participants: parts,
 			LastMessageAt: c.LastMessageAt, LastActivityAt: c.LastActivityAt, Preview: c.Preview,
-		}},
+		}, Tags: tags},
 		Contact: contact,
 	}, nil
 }

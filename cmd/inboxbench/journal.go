@@ -13,7 +13,8 @@ import (
 const journalSummary = `Measures GET /api/v1/journal (limit 50) through HTTP, one request at a time:
 the first page and a deep page (reached by following next_cursor --depth pages
 down), each without a filter and with each single filter: status, channel,
-agent, and a search term (q). Prints p50/p95/p99/max per row as a Markdown
+agent, a search term (q) and, with --tag, a tag (seed --tag tags a share).
+Prints p50/p95/p99/max per row as a Markdown
 table. Latency is measured by the client (HTTP round trip and JSON decoding on
 this machine); when the daemon sends a Server-Timing header its figure is
 shown too.`
@@ -29,6 +30,7 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	channel := fs.String("channel", "crm", "value of the channel filter")
 	agent := fs.Int64("agent", 0, "user id for the agent filter (default: the logged-in user)")
 	search := fs.String("search", "order 4242", "search term (q) for the search rows")
+	tag := fs.String("tag", "", "tag name for the tag filter rows (empty: no tag rows)")
 	rowTime := fs.Duration("row-time", 30*time.Second, "time budget per row: a slow row stops early and shows its sample count")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -65,6 +67,9 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		{"channel=" + *channel, "channel", *channel},
 		{"agent=" + strconv.FormatInt(*agent, 10), "agent", strconv.FormatInt(*agent, 10)},
 		{"q=" + strconv.Quote(*search), "q", *search},
+	}
+	if *tag != "" {
+		filters = append(filters, struct{ name, key, value string }{"tag=" + *tag, "tag", *tag})
 	}
 	fmt.Fprintf(stdout, "journal: %s, %d requests per row, sequential; latency is client-side (HTTP round trip + JSON decode)\n\n", base, *requests)
 	fmt.Fprintln(stdout, "| query | page | rows | n | p50 | p95 | p99 | max | server p99 |")

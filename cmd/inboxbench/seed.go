@@ -26,7 +26,9 @@ daemon's --config, whose channels and database are then used. With --agents N
 it creates N agent users (seed-agent-<k>@example.invalid, serving the channels'
 queues, no usable password; reused by later runs) and makes them participant
 and owner of the active and inactive conversations, round robin, so that the
-journal's agent filter has realistic data; it prints their ids. Stop the daemon
+journal's agent filter has realistic data; it prints their ids. With --tag NAME
+it puts that tag on one conversation in --tag-every (all of them, also those
+of earlier runs), for the journal's tag filter (journal --tag). Stop the daemon
 first on SQLite, or expect the seeder and the daemon to wait on each other.`
 
 // maxSeedAgents bounds --agents.
@@ -47,6 +49,8 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	batch := fs.Int("batch", 500, "conversations per transaction")
 	events := fs.Bool("events", false, "also add a message.created event per message (the live feeds' replay source)")
 	agents := fs.Int("agents", 0, "agent users to create and assign to the active and inactive conversations, round robin (0: no participants)")
+	tag := fs.String("tag", "", "a tag to put on a share of the conversations (created if missing; empty: none)")
+	tagEvery := fs.Int("tag-every", 10, "with --tag: tag the conversations whose id is a multiple of this (10: a tenth)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,6 +62,16 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *batch < 1 || *batch > 5000 {
 		return errors.New("--batch: must be between 1 and 5000")
+	}
+	if *tagEvery < 1 || *tagEvery > maxSeedConversations {
+		return fmt.Errorf("--tag-every: must be between 1 and %d", maxSeedConversations)
+	}
+	if *tag != "" {
+		n, err := inbox.NormalizeTagName(*tag)
+		if err != nil {
+			return fmt.Errorf("--tag: %s", inbox.ErrorMessage(err))
+		}
+		*tag = n
 	}
 	if *agents < 0 || *agents > maxSeedAgents {
 		return fmt.Errorf("--agents: must be between 0 and %d", maxSeedAgents)
@@ -131,6 +145,14 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("seed: %w", err)
 	}
 	el := time.Since(start)
+	if *tag != "" {
+		ts := time.Now()
+		n, err := st.SeedTags(ctx, *tag, *tagEvery)
+		if err != nil {
+			return fmt.Errorf("seed tags: %w", err)
+		}
+		fmt.Fprintf(stdout, "tagged %d conversations %q (one in %d) in %s\n", n, *tag, *tagEvery, time.Since(ts).Round(time.Millisecond))
+	}
 	rows := total * (2 + *messagesPer)
 	fmt.Fprintf(stdout, "seeded %d conversations, %d messages, %d rows (contacts, conversations, messages) in %s: %.0f rows/s, %.0f conversations/s (ANALYZE included)\n",
 		total, total**messagesPer, rows, el.Round(time.Millisecond), float64(rows)/el.Seconds(), float64(total)/el.Seconds())

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	netmail "net/mail"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -177,8 +178,10 @@ func (m *Manager) Contacts(ctx context.Context, viewer *inbox.User, queue string
 }
 
 // WriteContactsCSV writes every registered contact of a queue as CSV, one
-// column per configured question after the fixed ones.
-func (m *Manager) WriteContactsCSV(ctx context.Context, viewer *inbox.User, queue string, w io.Writer) error {
+// column per configured question after the fixed ones, then the
+// conversation's tags (comma-separated); tag, when not empty, keeps the
+// contacts whose conversation carries that tag.
+func (m *Manager) WriteContactsCSV(ctx context.Context, viewer *inbox.User, queue, tag string, w io.Writer) error {
 	q, err := m.queueFor(viewer, queue)
 	if err != nil {
 		return err
@@ -188,6 +191,7 @@ func (m *Manager) WriteContactsCSV(ctx context.Context, viewer *inbox.User, queu
 	for _, qu := range q.Questions {
 		head = append(head, qu.ID)
 	}
+	head = append(head, "tags")
 	if err := cw.Write(head); err != nil {
 		return err
 	}
@@ -198,15 +202,19 @@ func (m *Manager) WriteContactsCSV(ctx context.Context, viewer *inbox.User, queu
 			return err
 		}
 		for _, c := range cs {
+			before = c.ID
+			if tag != "" && !slices.Contains(c.Tags, tag) {
+				continue
+			}
 			row := []string{itoa(c.ID), c.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), cell(c.Name), cell(c.Email),
 				cell(c.Message), itoa(c.ConversationID), c.ChannelID}
 			for _, qu := range q.Questions {
 				row = append(row, cell(c.Answers[qu.ID]))
 			}
+			row = append(row, cell(strings.Join(c.Tags, ",")))
 			if err := cw.Write(row); err != nil {
 				return err
 			}
-			before = c.ID
 		}
 		n += len(cs)
 		if len(cs) < MaxContactLimit {

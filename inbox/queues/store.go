@@ -105,7 +105,9 @@ type Contact struct {
 	Email          string            `json:"email"`
 	Message        string            `json:"message"`
 	Answers        map[string]string `json:"answers"`
-	CreatedAt      time.Time         `json:"created_at"`
+	// Tags are the tags of the contact's conversation, sorted.
+	Tags      []string  `json:"tags"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Notification is an in-app notification for one user.

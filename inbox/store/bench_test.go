@@ -115,6 +115,14 @@ func BenchmarkJournalFirstPage(b *testing.B) {
 			if d == store.Postgres {
 				st.DB().Exec(`ANALYZE participants`)
 			}
+			// A tag on a tenth of the conversations, and one on 60 spread
+			// over the journal (the filter reads conversation_tags' index).
+			if _, err := st.SeedTags(ctx, "vip", 10); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := st.SeedTags(ctx, "rare", n/60); err != nil {
+				b.Fatal(err)
+			}
 			j := journal.New(st, channels)
 			first, err := j.List(ctx, journal.Query{Viewer: owner, Limit: 50})
 			if err != nil || len(first.Items) != 50 {
@@ -137,11 +145,15 @@ func BenchmarkJournalFirstPage(b *testing.B) {
 				{"agent/busy", journal.Query{Viewer: owner, Limit: 50, AgentID: agents[3]}},
 				{"agent/busy/deep", journal.Query{Viewer: owner, Limit: 50, AgentID: agents[3], After: &mid}},
 				{"deep", journal.Query{Viewer: owner, Limit: 50, After: &deep}},
+				{"tag", journal.Query{Viewer: owner, Limit: 50, Tag: "vip"}},
+				{"tag/deep", journal.Query{Viewer: owner, Limit: 50, Tag: "vip", After: &deep}},
+				{"tag/rare", journal.Query{Viewer: owner, Limit: 50, Tag: "rare"}},
+				{"tag/status", journal.Query{Viewer: owner, Limit: 50, Tag: "vip", Status: inbox.StatusUnassigned}},
 			} {
 				b.Run(q.name, func(b *testing.B) {
 					for b.Loop() {
 						p, err := j.List(ctx, q.q)
-						if err != nil || len(p.Items) < 50 && q.name != "agent" || len(p.Items) == 0 {
+						if err != nil || len(p.Items) < 50 && q.name != "agent" && q.name != "tag/rare" || len(p.Items) == 0 {
 							b.Fatalf("%d items, %v", len(p.Items), err)
 						}
 					}

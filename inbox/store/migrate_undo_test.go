@@ -18,6 +18,11 @@ var migrationUndo = map[int][]string{
 	18: {`DROP INDEX messages_provider`, `CREATE INDEX messages_provider ON messages(channel_id, provider_id)`},
 }
 
+// migrationUndoFunc undoes the migrations whose undo differs by dialect.
+var migrationUndoFunc = map[int]func(*testing.T, *store.Store){
+	11: undoTagsCanned,
+}
+
 // undoAfter takes a fresh store back to schema version v, newest
 // migration first.
 func undoAfter(t *testing.T, st *store.Store, v int) {
@@ -28,6 +33,10 @@ func undoAfter(t *testing.T, st *store.Store, v int) {
 	}
 	for _, ver := range applied {
 		undo, ok := migrationUndo[ver]
+		if f, special := migrationUndoFunc[ver]; special {
+			f(t, st)
+			ok = true
+		}
 		if !ok {
 			t.Fatalf("no undo for migration %d: add it to migrationUndo", ver)
 		}

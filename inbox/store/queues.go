@@ -204,12 +204,24 @@ func (s *Store) Contacts(ctx context.Context, queue string, beforeID int64, limi
 	if err := s.read(ctx).Raw(q, args...).Scan(&rs).Error; err != nil {
 		return nil, classify(err)
 	}
+	convs := make([]int64, len(rs))
+	for i, r := range rs {
+		convs[i] = r.ConversationID
+	}
+	tags, err := conversationTags(s.read(ctx), convs)
+	if err != nil {
+		return nil, classify(err)
+	}
 	out := make([]queues.Contact, len(rs))
 	for i, r := range rs {
 		ans := map[string]string{}
 		_ = json.Unmarshal([]byte(r.Answers), &ans)
+		t := tags[r.ConversationID]
+		if t == nil {
+			t = []string{}
+		}
 		out[i] = queues.Contact{ID: r.ID, Queue: r.Queue, ChannelID: r.ChannelID, ConversationID: r.ConversationID,
-			Name: r.Name, Email: r.Email, Message: r.Message, Answers: ans, CreatedAt: r.CreatedAt.UTC()}
+			Name: r.Name, Email: r.Email, Message: r.Message, Answers: ans, Tags: t, CreatedAt: r.CreatedAt.UTC()}
 	}
 	return out, nil
 }

@@ -52,6 +52,23 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 		where = append(where, `c.channel_id = ?`)
 		args = append(args, q.ChannelID)
 	}
+	// A tag's conversations are read from conversation_tags' (tag_id,
+	// last_activity_at, conversation_id) index, kept in step like the
+	// participants' (migration 0011); with an agent or a search, the tag
+	// is a condition checked by primary key instead.
+	var tagID int64
+	if q.Tag != "" {
+		id, err := s.TagID(ctx, q.Tag)
+		if err != nil || id == 0 {
+			return nil, err // an unknown tag: nothing carries it
+		}
+		tagID = id
+	}
+	byTag := tagID != 0 && user == 0 && q.Text == ""
+	if tagID != 0 && !byTag {
+		where = append(where, `EXISTS (SELECT 1 FROM conversation_tags ct WHERE ct.conversation_id = c.id AND ct.tag_id = ?)`)
+		args = append(args, tagID)
+	}
 	if q.Text != "" {
 		// The search's own walk reads conversations only: it gets the
 		// participant as a condition over c.
@@ -78,6 +95,11 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 		from, at, id = `participants pa JOIN conversations c ON c.id = pa.conversation_id`, `pa.last_activity_at`, `pa.conversation_id`
 		where = append([]string{`pa.user_id = ?`}, where...)
 		args = append([]any{user}, args...)
+	}
+	if byTag {
+		from, at, id = `conversation_tags ct JOIN conversations c ON c.id = ct.conversation_id`, `ct.last_activity_at`, `ct.conversation_id`
+		where = append([]string{`ct.tag_id = ?`}, where...)
+		args = append([]any{tagID}, args...)
 	}
 	if q.After != nil {
 		where = append(where, `(`+at+`, `+id+`) < (?, ?)`)
@@ -119,6 +141,10 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 	if err != nil {
 		return nil, classify(err)
 	}
+	tags, err := conversationTags(s.read(ctx), ids)
+	if err != nil {
+		return nil, classify(err)
+	}
 	items := make([]journal.Item, len(rs))
 	for i, r := range rs {
 		items[i] = journal.Item{
@@ -128,6 +154,7 @@ func (s *Store) ListConversations(ctx context.Context, q journal.Query) ([]journ
 				LastMessageAt: r.LastMessageAt.UTC(), LastActivityAt: r.LastActivityAt.UTC(), Preview: r.Preview,
 			},
 			Unread: r.LastInboundID > r.LastReadID,
+			Tags:   tags[r.ID],
 		}
 	}
 	return items, nil
@@ -148,6 +175,11 @@ func (s *Store) ConversationView(ctx context.Context, id int64) (*inbox.Conversa
 	if err != nil {
 		return nil, nil, classify(err)
 	}
+	tags, err := conversationTags(t.g, []int64{c.ID})
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	c.Tags = tags[c.ID]
 	return c, contact, nil
 }
 

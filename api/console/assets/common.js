@@ -106,6 +106,17 @@ const ibx = (() => {
     return el('span', { class: 'badge ' + status, text: status });
   }
 
+  // Tag colours by name, filled by workspace.js once the list is read.
+  const tagColors = new Map();
+
+  // tagChip is a tag as lists show it; the UI contract's data-tag carries
+  // its name.
+  function tagChip(name) {
+    const n = el('span', { class: 'tag', 'data-tag': name }, el('span', { text: name }));
+    if (tagColors.has(name)) n.style.setProperty('--tag', tagColors.get(name));
+    return n;
+  }
+
   function participants(list) {
     return (list || []).map((p) => p.name).join(', ');
   }
@@ -114,12 +125,14 @@ const ibx = (() => {
   // data-conversation-id and data-status are on it.
   function row(item) {
     const li = el('li', { class: 'row' + (item.unread ? ' unread' : ''), tabindex: '-1',
-      'data-conversation-id': item.id, 'data-status': item.status, 'data-activity': item.last_activity_at });
+      'data-conversation-id': item.id, 'data-status': item.status, 'data-activity': item.last_activity_at,
+      'data-tags': JSON.stringify(item.tags || []) });
     const title = item.title || ('#' + item.number);
     li.append(
       el('span', { class: 'c-title' },
         el('span', { class: 'unread-dot', 'aria-label': item.unread ? 'unread' : null, title: item.unread ? 'unread' : null }),
-        el('a', { href: '/conversations/' + item.id, text: title })),
+        el('a', { href: '/conversations/' + item.id, text: title }),
+        el('span', { class: 'c-tags' }, ...(item.tags || []).map(tagChip))),
       el('span', { class: 'c-channel' }, channelTag(item.channel)),
       el('span', { class: 'c-parts', text: participants(item.participants) || '—' }),
       el('span', { class: 'c-status' }, badge(item.status)),
@@ -345,6 +358,6 @@ const ibx = (() => {
   });
   window.addEventListener('pageshow', (ev) => { if (ev.persisted) location.reload(); });
 
-  return { me, api, el, when, fullTime, channelTag, badge, participants, row, keyboardList, focusRow,
+  return { me, api, el, when, tagChip, tagColors, fullTime, channelTag, badge, participants, row, keyboardList, focusRow,
     ensureTabStop, flash, onEvent, startFeed, notifier, soundOn, APIError };
 })();

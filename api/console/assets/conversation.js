@@ -28,6 +28,8 @@ document.addEventListener('DOMContentLoaded', () => {
     left: (a) => (a.actor_name || 'An agent') + ' left',
     closed: (a) => (a.actor_name ? a.actor_name + ' closed the conversation' : 'Conversation closed'),
     reopened: (a) => 'Reopened by a new message',
+    tagged: (a) => (a.actor_name || 'An agent') + ' changed the tags' +
+      ((a.data || {}).added ? ': +' + a.data.added.split(',').join(' +') : '') + ((a.data || {}).removed ? ' −' + a.data.removed.split(',').join(' −') : ''),
   };
 
   function isMine() { return !!conv && (conv.participants || []).some((p) => p.id === me.id); }

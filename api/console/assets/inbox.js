@@ -8,7 +8,8 @@ document.addEventListener('DOMContentLoaded', () => {
 
   async function load(view) {
     try {
-      const page = await api('GET', '/api/v1/conversations?view=' + view + '&limit=200');
+      const tag = document.querySelector('.filters select[name=tag]').value;
+      const page = await api('GET', '/api/v1/conversations?view=' + view + '&limit=200' + (tag ? '&tag=' + encodeURIComponent(tag) : ''));
       const list = lists[view];
       const focusedID = list.contains(document.activeElement) && document.activeElement.closest('li') &&
         document.activeElement.closest('li').dataset.conversationId;
@@ -32,6 +33,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (ev.kind.startsWith('conversation.') || (ev.kind === 'message.created' && ev.payload.direction === 'in')) reload();
   });
   for (const l of Object.values(lists)) ibx.keyboardList(l);
+  document.querySelector('.filters select[name=tag]').addEventListener('change', reload);
   // A colleague taking a queued chat sends this agent no event (it no
   // longer sees the chat): a slow refresh catches that.
   setInterval(reload, 30000);

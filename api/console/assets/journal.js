@@ -8,7 +8,7 @@ document.addEventListener('DOMContentLoaded', () => {
   const list = document.getElementById('rows');
   const empty = document.querySelector('.journal .empty');
   const form = document.querySelector('form.filters');
-  const filters = { status: '', channel: '', agent: '', q: '' };
+  const filters = { status: '', channel: '', agent: '', tag: '', q: '' };
   let cursor = '';
   let loading = false;
   let generation = 0; // a newer load wins over one still in flight
@@ -62,6 +62,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (filters.status && s.status !== filters.status) return false;
     if (filters.channel && (!s.channel || s.channel.id !== filters.channel)) return false;
     if (filters.agent && !(s.participants || []).some((p) => String(p.id) === filters.agent)) return false;
+    if (filters.tag && !(s.tags || []).includes(filters.tag)) return false;
     return true;
   }
 
@@ -76,6 +77,8 @@ document.addEventListener('DOMContentLoaded', () => {
   // ones move up, new ones appear at the top.
   function upsert(s) {
     const old = list.querySelector(`:scope > li[data-conversation-id="${s.id}"]`);
+    // Only tag changes carry "tags": other events keep the row's.
+    if (!Array.isArray(s.tags)) s = Object.assign({}, s, { tags: old ? JSON.parse(old.dataset.tags || '[]') : [] });
     if (!matches(s) || (!old && filters.q)) {
       if (old && !matches(s)) old.remove();
       return;
@@ -114,6 +117,7 @@ document.addEventListener('DOMContentLoaded', () => {
   }
   form.channel.addEventListener('change', () => { filters.channel = form.channel.value; load(true); refreshCounts(); });
   form.agent.addEventListener('change', () => { filters.agent = form.agent.value; load(true); });
+  form.tag.addEventListener('change', () => { filters.tag = form.tag.value; load(true); });
   let qTimer = 0;
   form.q.addEventListener('input', () => {
     clearTimeout(qTimer);

@@ -106,6 +106,20 @@ var authzMatrix = map[string]authzRow{
 	"POST /api/v1/conversations/:id/notes":    {own: staff, other: other(members("404", "ok", "ok")), body: `{"text":"matrix note"}`},
 	"GET /api/v1/conversations/:id/assignees": {own: staff, other: other(members("404", "ok", "ok"))},
 
+	// Tags: everyone reads the list and tags what it may act on; owners
+	// and admins keep the list. Canned replies: shared ones are the
+	// admins' (agents read their queues'), personal ones their author's
+	// alone (someone else's answers 404). Objects: matrixPaths.
+	"GET /api/v1/tags":                             {own: staff},
+	"POST /api/v1/tags":                            {own: adminsOnly, body: `{"name":"matrix","color":"#336699"}`},
+	"DELETE /api/v1/tags/:id":                      {own: adminsOnly},
+	"PUT /api/v1/conversations/:id/tags":           {own: staff, other: other(members("404", "ok", "ok")), body: `{"tags":[]}`},
+	"GET /api/v1/canned":                           {own: staff},
+	"POST /api/v1/canned":                          {own: staff, body: `{"shortcut":"matrix","title":"Matrix","text":"Hi","personal":true}`},
+	"PUT /api/v1/canned/:id":                       {own: members("403", "ok", "ok"), other: other(members("404", "404", "404")), body: `{"shortcut":"matrix","title":"Matrix","text":"Hi"}`},
+	"DELETE /api/v1/canned/:id":                    {own: members("403", "ok", "ok"), other: other(members("404", "404", "404"))},
+	"GET /api/v1/conversations/:id/canned/:canned": {own: staff, other: other(members("404", "ok", "ok"))},
+
 	// Queues: agents see theirs; the override is for admins.
 	"GET /api/v1/queues":              {own: staff},
 	"PUT /api/v1/queues/:id/override": {own: adminsOnly, other: other(adminsOnly), body: `{"override":"auto"}`},
@@ -144,6 +158,7 @@ var authzMatrix = map[string]authzRow{
 	"GET /stats":             {own: cells{"ok", "ok", "403", "ok", "ok"}},
 	"GET /queues":            {own: cells{"ok", "ok", "403", "ok", "ok"}},
 	"GET /settings":          {own: all("ok")},
+	"GET /canned":            {own: all("ok")},
 	"GET /console/*":         {own: all("ok")},
 }
 
@@ -435,6 +450,9 @@ func TestEndToEndAuthorizationMatrix(t *testing.T) {
 								id = m.userTokens["sam"] // anonymous and visitors have none
 							}
 							path = concrete(r.Path, strconv.FormatInt(id, 10))
+						}
+						if mk := matrixPaths[key]; mk != nil {
+							path = mk(m, which == "own", n)
 						}
 						st := m.do(r.Method, path, tok, row.body, nil)
 						calls++

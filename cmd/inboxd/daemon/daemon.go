@@ -238,7 +238,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		PasswordCheck:  api.CheckPassword,
 		TrustedProxies: cfg.TrustedProxyNets(),
 		Ready:          map[string]func(context.Context) error{"database": st.Ping},
-		Queues:         queueOpts, Console: consoleOpts, Assign: wireAssign(w),
+		Queues:         queueOpts, Console: consoleOpts, Assign: wireAssign(w), Workspace: wireWorkspace(w),
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -673,8 +673,8 @@ func TestRegisteredContactEndToEnd(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(string(csvBody)), "\n")
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
 			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") || len(lines) != 2 ||
-			lines[0] != "id,created_at,name,email,message,conversation_id,channel,topic,order" ||
-			!strings.HasSuffix(lines[1], ",site,Billing,'=1+2") {
+			lines[0] != "id,created_at,name,email,message,conversation_id,channel,topic,order,tags" ||
+			!strings.HasSuffix(lines[1], ",site,Billing,'=1+2,") {
 			t.Fatalf("csv: %d %v\n%s", resp.StatusCode, resp.Header, csvBody)
 		}
 
