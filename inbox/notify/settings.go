@@ -47,6 +47,12 @@ type Settings struct {
 	MyConversation     Via  `json:"my_conversation"`
 	MissedWhileOffline Via  `json:"missed_while_offline"`
 	InvisibleSlowChats bool `json:"invisible_slow_chats"`
+	// Desktop and Sound are how the console gets attention for the
+	// in-app notifications above (new chats, mentions, assignments ...):
+	// a desktop notification (the browser asks the user once) and a
+	// short sound.
+	Desktop bool `json:"desktop"`
+	Sound   bool `json:"sound"`
 }
 
 // DefaultSettings are an agent's settings until it changes them: everything
@@ -59,6 +65,8 @@ func DefaultSettings() Settings {
 		RegisteredContact:  Via{InApp: true, Email: true},
 		MyConversation:     Via{InApp: true},
 		MissedWhileOffline: Via{InApp: true, Email: true},
+		Desktop:            true,
+		Sound:              true,
 	}
 }
 
