@@ -271,7 +271,7 @@ const ibx = (() => {
       };
       const text = (p.message && p.message.text) || (p.form && p.form.message) || '';
       if (soundOn()) beep();
-      if (window.Notification && Notification.permission === 'granted' && (document.hidden || !document.hasFocus())) {
+      if (desktopOn() && window.Notification && Notification.permission === 'granted' && (document.hidden || !document.hasFocus())) {
         const d = new Notification(titles[n.kind] || 'inboxd', { body: text.slice(0, 200), tag: 'inboxd-' + (convID || n.id) });
         d.onclick = () => { window.focus(); if (convID) location.href = '/conversations/' + convID; };
       }
@@ -325,7 +325,11 @@ const ibx = (() => {
     }
   }
 
-  function soundOn() { return localStorage.getItem('inboxd.sound') !== 'off'; }
+  // The user's attention settings (desktop, sound: GET /api/v1/me/notifications),
+  // filled by keys.js; on until they are known.
+  const prefs = {};
+  function soundOn() { return prefs.sound !== false; }
+  function desktopOn() { return prefs.desktop !== false; }
 
   document.addEventListener('DOMContentLoaded', () => { setupHeader(); notifier.start(); });
   // Leaving the page closes its live feeds at once: a page kept in the
@@ -338,5 +342,5 @@ const ibx = (() => {
   window.addEventListener('pageshow', (ev) => { if (ev.persisted) location.reload(); });
 
   return { me, api, el, when, fullTime, channelTag, badge, participants, row, keyboardList, focusRow,
-    ensureTabStop, flash, onEvent, startFeed, notifier, soundOn, APIError };
+    ensureTabStop, flash, onEvent, startFeed, notifier, soundOn, desktopOn, prefs, APIError };
 })();
