@@ -20,9 +20,8 @@ document.addEventListener('DOMContentLoaded', () => {
       el('span', { class: 'c-title' }, el('a', { href: '/contacts/' + c.id, text: c.name || c.username || c.external_id || ('#' + c.id) })),
       el('span', { class: 'c-channel' }, channelTag(c.channel)),
       el('span', { class: 'c-parts', text: [c.email, c.phone].filter(Boolean).join(' · ') || c.external_id }),
-      el('span', { class: 'c-status', text: c.person_id !== c.id ? 'linked' : '' }),
-      el('time', { class: 'c-time', datetime: c.created_at, title: fullTime(c.created_at), text: when(c.created_at) }),
-      action || null);
+      el('time', { class: 'c-time', datetime: c.created_at, title: fullTime(c.created_at), text: when(c.created_at) }));
+    if (action) li.append(action);
     li.querySelector('a').addEventListener('click', (ev) => {
       if (action) return;
       ev.preventDefault();
