@@ -136,7 +136,7 @@ func (s *Store) ContactConversations(ctx context.Context, contactIDs []int64, li
 // contactWordsSQL is the text the search index holds for contact c, as
 // migration 0012 indexes it on PostgreSQL: the same expression, or the
 // planner does not use the index.
-const contactWordsSQL = `to_tsvector('simple', regexp_replace(c.name || ' ' || c.username || ' ' || c.email || ' ' || c.phone || ' ' || regexp_replace(c.phone, '[^0-9]', '', 'g') || ' ' || c.external_id, '[[:punct:]]', ' ', 'g'))`
+const contactWordsSQL = `to_tsvector('simple', regexp_replace(c.name || ' ' || c.username || ' ' || c.email || ' ' || c.phone || ' ' || translate(c.phone, ' -().+/', '') || ' ' || c.external_id, '[[:punct:]]', ' ', 'g'))`
 
 // contactWindow is how many contacts, newest first, a PostgreSQL search
 // tests one by one before it reads the index (see SearchContacts).
@@ -245,16 +245,28 @@ func (s *Store) searchContactsPostgres(ctx context.Context, words []string, wher
 		tq += ":*"
 	}
 	match := contactWordsSQL + ` @@ ` + tsqueryLiteral(tq)
+	// In the walk, each word is first looked for as a substring of the
+	// contact's text (a microsecond) before to_tsvector and its
+	// regexp_replace (ten microseconds) run: a window of 1,000 rows costs
+	// 1 ms instead of 10. A word of the index is a substring of that
+	// text, lower-cased, so nothing that matches is rejected.
+	var like []string
+	for _, w := range lexemes {
+		like = append(like, `(c.name || ' ' || c.username || ' ' || c.email || ' ' || c.phone || ' ' || translate(c.phone, ' -().+/', '') || ' ' || c.external_id) ILIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(w)+"%")
+	}
+	walkMatch := strings.Join(like, " AND ") + ` AND ` + match
 	cond := ""
 	if len(where) > 0 {
 		cond = ` WHERE ` + strings.Join(where, " AND ")
 	}
 	window := `SELECT c.* FROM contacts c` + cond + ` ORDER BY c.id DESC LIMIT ` + strconv.Itoa(contactWindow)
 	var ids []int64
-	if err := s.read(ctx).Raw(`SELECT c.id FROM (`+window+`) c WHERE `+match+` ORDER BY c.id DESC LIMIT `+strconv.Itoa(limit),
+	if err := s.read(ctx).Raw(`SELECT c.id FROM (`+window+`) c WHERE `+walkMatch+` ORDER BY c.id DESC LIMIT `+strconv.Itoa(limit),
 		args...).Scan(&ids).Error; err != nil {
 		return nil, classify(err)
 	}
+	args = args[:len(args)-len(lexemes)] // the window's and the index's
 	if len(ids) == limit {
 		return ids, nil
 	}

@@ -12,8 +12,9 @@ CREATE INDEX contacts_channel ON contacts(channel_id, id);
 -- A person's conversations, newest first, whatever their thread key.
 CREATE INDEX conversations_contact_id ON conversations(contact_id, id);
 -- Contact search (q): a GIN index over the words of a contact's name,
--- username, email, phone (as written and as bare digits) and id on the
+-- username, email, phone (as written, and without its spaces, dashes, dots,
+-- parentheses, plus and slashes) and id on the
 -- channel, punctuation made a space (so "alice@example.com" is the words
 -- alice, example, com, as SQLite's tokenizer splits it). Queries must use
 -- this very expression (store.contactWords) for the planner to pick it.
-CREATE INDEX contacts_search ON contacts USING gin (to_tsvector('simple', regexp_replace(name || ' ' || username || ' ' || email || ' ' || phone || ' ' || regexp_replace(phone, '[^0-9]', '', 'g') || ' ' || external_id, '[[:punct:]]', ' ', 'g')));
+CREATE INDEX contacts_search ON contacts USING gin (to_tsvector('simple', regexp_replace(name || ' ' || username || ' ' || email || ' ' || phone || ' ' || translate(phone, ' -().+/', '') || ' ' || external_id, '[[:punct:]]', ' ', 'g')));
