@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/store"
+	"github.com/inboxd/inboxd/inbox/store/storetest"
 	"github.com/inboxd/inboxd/journal"
 )
 
@@ -316,4 +318,60 @@ func TestContactLinksLimit(t *testing.T) {
 			t.Errorf("one too many: %v", err)
 		}
 	})
+}
+
+// undoContacts takes migration 0012 back, for the tests of the migrations
+// before it (which undo the newer ones first) and of its own backfill.
+func undoContacts(t *testing.T, st *store.Store) {
+	t.Helper()
+	undo := []string{`DROP INDEX contacts_search`}
+	if st.Dialect() == store.SQLite {
+		undo = []string{`DROP TRIGGER contacts_fts_insert`, `DROP TRIGGER contacts_fts_update`, `DROP TRIGGER contacts_fts_delete`,
+			`DROP TABLE contacts_fts`}
+	}
+	undo = append(undo, `DROP INDEX conversations_contact_id`, `DROP INDEX contacts_channel`, `DROP INDEX contacts_person`,
+		`ALTER TABLE contacts DROP COLUMN person_id`, `DELETE FROM schema_migrations WHERE version = 12`)
+	for _, u := range undo {
+		if err := st.DB().Exec(u).Error; err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+	}
+}
+
+// TestContactsMigrationBackfill: migration 0012 indexes the contacts
+// stored before it, and they link.
+func TestContactsMigrationBackfill(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, d)
+			undoContacts(t, st)
+			if err := st.InTx(ctx, func(tx inbox.Tx) error {
+				for i, name := range []string{"Early Bird", "Second Early", "Late Comer"} {
+					if _, err := tx.UpsertContact(ctx, "crm", inbox.ContactInfo{ExternalID: fmt.Sprint("e", i), Name: name,
+						Phone: "+1 (555) 010-99" + fmt.Sprint(i)}, time.Now()); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := st.Migrate(ctx); err != nil || !slices.Contains(v, 12) {
+				t.Fatalf("migrate: applied %v, %v", v, err)
+			}
+			cs := journal.NewContacts(st, channels)
+			owner := &inbox.User{ID: 1, Role: inbox.RoleOwner}
+			if got := contactNames(t, cs, owner, "early", 1); !slices.Equal(got, []string{"Second Early", "Early Bird"}) {
+				t.Errorf("early: %q", got)
+			}
+			if got := contactNames(t, cs, owner, "1555010992", 10); !slices.Equal(got, []string{"Late Comer"}) {
+				t.Errorf("phone digits: %q", got)
+			}
+			links := inbox.NewContactLinks(st, nil, nil, channels, nil)
+			if _, err := links.Link(ctx, owner, 1, 2); err != nil {
+				t.Fatalf("link after the migration: %v", err)
+			}
+		})
+	}
 }

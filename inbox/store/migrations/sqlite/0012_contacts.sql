@@ -5,7 +5,7 @@
 -- NULL for a contact on its own; else the id of the group's root contact,
 -- which keeps NULL itself. Groups are flat (a member never points at a
 -- member), so a group is one indexed lookup: id = root OR person_id = root.
-ALTER TABLE contacts ADD COLUMN person_id INTEGER REFERENCES contacts(id);
+ALTER TABLE contacts ADD COLUMN person_id INTEGER;
 CREATE INDEX contacts_person ON contacts(person_id);
 -- An agent's contact list: the contacts of its queues' channels, newest first.
 CREATE INDEX contacts_channel ON contacts(channel_id, id);
