@@ -112,8 +112,11 @@
 
   // --- actions ---------------------------------------------------------------
 
+  // composer focuses the message box in reply or note mode; without a
+  // note mode on the page, n does nothing (a reply is no private note).
   function composer(note) {
     const mode = button(note ? 'mode-note' : 'mode-reply');
+    if (note && !mode) return false;
     if (mode) mode.click();
     const box = document.querySelector('textarea[name=message]');
     if (visible(box)) { box.focus(); return true; }

@@ -123,6 +123,22 @@ func TestContactsBrowser(t *testing.T) {
 		t.Fatalf("the message box holds %q", v)
 	}
 
+	// a and n use the hooks other features add (button[name=assign],
+	// button[name=mode-note]) when the page has them; n does nothing
+	// without a note mode.
+	b.do(admin, chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`), chromedp.KeyEvent("n"))
+	if name := consoleEval[string](b, admin, `document.activeElement.name || ''`); name == "message" {
+		t.Fatal("n without a note mode focused the reply box")
+	}
+	b.do(admin, chromedp.Evaluate[chromedp.Void](`(a => {
+		const add = (name, key) => { const btn = document.createElement('button'); btn.type = 'button'; btn.name = name;
+			btn.textContent = name; btn.addEventListener('click', () => { window[key] = (window[key] || 0) + 1; }); a.append(btn); };
+		add('assign', '__assigned'); add('mode-note', '__note');
+	})(document.getElementById('actions'))`), chromedp.KeyEvent("a"), chromedp.KeyEvent("n"))
+	if !consoleEval[bool](b, admin, `window.__assigned === 1 && window.__note === 1 && document.activeElement.name === 'message'`) {
+		t.Fatal("a and n did not use the assign button and the note mode")
+	}
+
 	// An agent of another queue finds no sales contact, and its panel
 	// does not show the other queue's conversation.
 	sam := b.tab("sam")
