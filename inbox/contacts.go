@@ -262,14 +262,21 @@ func (l *ContactLinks) record(ctx context.Context, tx ContactLinkTx, actor *User
 		return nil, err
 	}
 	now := l.clock.Now()
-	data := map[string]string{"contact_id": itoa(a.ID), "contact_name": a.Name, "channel": a.ChannelID,
-		"other_id": itoa(b.ID), "other_name": b.Name, "other_channel": b.ChannelID}
 	qa, qb := l.channels[a.ChannelID].Queue, l.channels[b.ChannelID].Queue
 	queues := []string{qa}
 	if qb != qa {
 		queues = append(queues, qb)
 	}
 	for _, q := range queues {
+		// A queue's log, which its agents read, names the contacts of its
+		// own channels only.
+		data := map[string]string{"contact_id": itoa(a.ID), "channel": a.ChannelID, "other_id": itoa(b.ID), "other_channel": b.ChannelID}
+		if qa == q {
+			data["contact_name"] = a.Name
+		}
+		if qb == q {
+			data["other_name"] = b.Name
+		}
 		if err := tx.InsertActivity(ctx, &Activity{Queue: q, Kind: ak, ActorID: actor.ID, ActorName: actor.Name,
 			Data: data, CreatedAt: now}); err != nil {
 			return nil, err

@@ -223,14 +223,20 @@ func TestContactLinks(t *testing.T) {
 		if f.events[0].Visible(f.anna) || !f.events[0].Visible(f.owner) {
 			t.Error("a link event is for owners and admins")
 		}
-		for _, q := range []string{"support", "sales"} {
-			acts, err := f.st.Activities(ctx, q, 0, 10)
+		for _, c := range []struct{ q, name, hidden string }{
+			{"support", "contact_name", "other_name"}, {"sales", "other_name", "contact_name"},
+		} {
+			acts, err := f.st.Activities(ctx, c.q, 0, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(acts) == 0 || acts[0].Kind != inbox.ActivityContactLinked || acts[0].ActorID != f.owner.ID ||
 				acts[0].Data["contact_id"] != fmt.Sprint(a) || acts[0].Data["other_id"] != fmt.Sprint(b) {
-				t.Errorf("activity of %s: %+v", q, acts)
+				t.Fatalf("activity of %s: %+v", c.q, acts)
+			}
+			// Each queue's log names its own contact, not the other queue's.
+			if _, ok := acts[0].Data[c.name]; !ok || acts[0].Data[c.hidden] != "" {
+				t.Errorf("activity of %s names %+v", c.q, acts[0].Data)
 			}
 		}
 
