@@ -41,6 +41,13 @@ func TestContactsBrowser(t *testing.T) {
 	admin := b.tab("admin")
 	b.login(admin, e.base, "owner@example.com", "owner-password", "/journal")
 
+	// Desktop notifications are asked for once, at the first gesture
+	// (headless Chromium answers at once; the question is not asked again).
+	if consoleEval[bool](b, admin, `!!window.Notification`) {
+		b.do(admin, chromedp.Click(chromedp.CSS(`h1`)))
+		b.wait(admin, "the permission asked once", `!!localStorage.getItem('inboxd.notifications-asked')`)
+	}
+
 	// The panel of the second conversation lists the first, with a link.
 	b.do(admin, chromedp.Navigate(fmt.Sprintf("%s/conversations/%d", e.base, second)))
 	b.wait(admin, "the previous conversation in the contact panel",
