@@ -96,10 +96,11 @@ type Options struct {
 	FeedsPerUser, FeedsPerVisitor int
 
 	// Per-feature options, each defined next to its routes.
-	Queues  QueueOptions
-	Console ConsoleOptions
-	Assign  AssignOptions
+	Queues    QueueOptions
+	Console   ConsoleOptions
+	Assign    AssignOptions
 	Workspace WorkspaceOptions
+	Contacts  ContactOptions
 }
 
 // Server is the HTTP server's handler.
@@ -219,6 +220,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.consoleRoutes()...)
 	rs = append(rs, s.assignRoutes()...)
 	rs = append(rs, s.workspaceRoutes()...)
+	rs = append(rs, s.contactRoutes()...)
 	return rs
 }
 

@@ -54,6 +54,12 @@ type Settings struct {
 	Assigned           Via  `json:"assigned"`
 	Mention            Via  `json:"mention"`
 	InvisibleSlowChats bool `json:"invisible_slow_chats"`
+	// Desktop and Sound are how the console gets attention for the
+	// in-app notifications above (new chats, mentions, assignments ...):
+	// a desktop notification (the browser asks the user once) and a
+	// short sound.
+	Desktop bool `json:"desktop"`
+	Sound   bool `json:"sound"`
 }
 
 // DefaultSettings are an agent's settings until it changes them: everything
@@ -68,6 +74,8 @@ func DefaultSettings() Settings {
 		MissedWhileOffline: Via{InApp: true, Email: true},
 		Assigned:           Via{InApp: true},
 		Mention:            Via{InApp: true},
+		Desktop:            true,
+		Sound:              true,
 	}
 }
 

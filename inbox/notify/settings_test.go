@@ -15,7 +15,7 @@ func TestDefaultSettingsJSON(t *testing.T) {
 	want := `{"new_chat":{"in_app":true,"email":false},"registered_contact":{"in_app":true,"email":true},` +
 		`"my_conversation":{"in_app":true,"email":false},"missed_while_offline":{"in_app":true,"email":true},` +
 		`"assigned":{"in_app":true,"email":false},"mention":{"in_app":true,"email":false},` +
-		`"invisible_slow_chats":false}`
+		`"invisible_slow_chats":false,"desktop":true,"sound":true}`
 	if string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)
 	}
@@ -32,6 +32,8 @@ func TestDecodeSettings(t *testing.T) {
 	withSlow := base
 	withSlow.InvisibleSlowChats = true
 	withSlow.MissedWhileOffline = Via{}
+	noDesktop := base
+	noDesktop.Desktop = false
 	full := Settings{
 		NewChat:            Via{InApp: false, Email: true},
 		RegisteredContact:  Via{InApp: false, Email: false},
@@ -55,7 +57,9 @@ func TestDecodeSettings(t *testing.T) {
 		{"full", `{"new_chat":{"in_app":false,"email":true},"registered_contact":{"in_app":false,"email":false},` +
 			`"my_conversation":{"in_app":true,"email":true},"missed_while_offline":{"in_app":false,"email":true},` +
 			`"assigned":{"in_app":false,"email":true},"mention":{"in_app":true,"email":true},` +
-			`"invisible_slow_chats":true}`, full, ""},
+			`"invisible_slow_chats":true,"desktop":false,"sound":false}`, full, ""},
+		{"attention: desktop off, sound kept", `{"desktop":false}`, noDesktop, ""},
+		{"string for sound", `{"sound":"on"}`, base, "sound"},
 		{"null kind keeps base", `{"new_chat":null}`, base, ""},
 		{"unknown key", `{"new_chats":{"in_app":true}}`, base, "new_chats"},
 		{"unknown nested key", `{"new_chat":{"sms":true}}`, base, "sms"},

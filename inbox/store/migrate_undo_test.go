@@ -21,6 +21,7 @@ var migrationUndo = map[int][]string{
 // migrationUndoFunc undoes the migrations whose undo differs by dialect.
 var migrationUndoFunc = map[int]func(*testing.T, *store.Store){
 	11: undoTagsCanned,
+	12: undoContacts,
 }
 
 // undoAfter takes a fresh store back to schema version v, newest

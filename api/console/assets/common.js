@@ -292,7 +292,7 @@ const ibx = (() => {
         if (f) f.dataset.notification = n.kind;
       }
       if (soundOn()) beep();
-      if (window.Notification && Notification.permission === 'granted' && (document.hidden || !document.hasFocus())) {
+      if (desktopOn() && window.Notification && Notification.permission === 'granted' && (document.hidden || !document.hasFocus())) {
         const d = new Notification(titles[n.kind] || 'inboxd', { body: text.slice(0, 200), tag: 'inboxd-' + (convID || n.id) });
         d.onclick = () => { window.focus(); if (convID) location.href = '/conversations/' + convID; };
       }
@@ -346,7 +346,11 @@ const ibx = (() => {
     }
   }
 
-  function soundOn() { return localStorage.getItem('inboxd.sound') !== 'off'; }
+  // The user's attention settings (desktop, sound: GET /api/v1/me/notifications),
+  // filled by keys.js; on until they are known.
+  const prefs = {};
+  function soundOn() { return prefs.sound !== false; }
+  function desktopOn() { return prefs.desktop !== false; }
 
   document.addEventListener('DOMContentLoaded', () => { setupHeader(); notifier.start(); });
   // Leaving the page closes its live feeds at once: a page kept in the
@@ -359,5 +363,5 @@ const ibx = (() => {
   window.addEventListener('pageshow', (ev) => { if (ev.persisted) location.reload(); });
 
   return { me, api, el, when, tagChip, tagColors, fullTime, channelTag, badge, participants, row, keyboardList, focusRow,
-    ensureTabStop, flash, onEvent, startFeed, notifier, soundOn, APIError };
+    ensureTabStop, flash, onEvent, startFeed, notifier, soundOn, desktopOn, prefs, APIError };
 })();

@@ -49,16 +49,19 @@ document.addEventListener('DOMContentLoaded', () => {
   api('GET', '/api/v1/me/notifications').then((s) => {
     for (const k of kinds) for (const via of ['in_app', 'email']) nf.elements[k + '.' + via].checked = !!(s[k] && s[k][via]);
     nf.invisible_slow_chats.checked = !!s.invisible_slow_chats;
+    nf.desktop.checked = !!s.desktop;
+    nf.sound.checked = !!s.sound;
   }).catch((e) => {
     result(nf, 'Notification settings are not available: ' + e.message, true);
     for (const i of nf.querySelectorAll('input, button')) i.disabled = true;
   });
   nf.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const s = { invisible_slow_chats: nf.invisible_slow_chats.checked };
+    const s = { invisible_slow_chats: nf.invisible_slow_chats.checked, desktop: nf.desktop.checked, sound: nf.sound.checked };
     for (const k of kinds) s[k] = { in_app: nf.elements[k + '.in_app'].checked, email: nf.elements[k + '.email'].checked };
     try {
-      await api('PUT', '/api/v1/me/notifications', s);
+      const saved = await api('PUT', '/api/v1/me/notifications', s);
+      Object.assign(ibx.prefs, { desktop: saved.desktop, sound: saved.sound });
       result(nf, 'Saved.');
     } catch (e) {
       result(nf, e.message, true);
@@ -66,9 +69,6 @@ document.addEventListener('DOMContentLoaded', () => {
   });
 
   // This browser.
-  const sound = document.querySelector('input[name=sound]');
-  sound.checked = ibx.soundOn();
-  sound.addEventListener('change', () => localStorage.setItem('inboxd.sound', sound.checked ? 'on' : 'off'));
   const desk = document.querySelector('button[name=desktop]');
   const state = document.getElementById('desktop-state');
   function showDesk() {

@@ -125,6 +125,14 @@ var authzMatrix = map[string]authzRow{
 	"PUT /api/v1/queues/:id/override": {own: adminsOnly, other: other(adminsOnly), body: `{"override":"auto"}`},
 	"GET /api/v1/queues/:id/contacts": {own: staff, other: other(members("404", "ok", "ok"))},
 
+	// Contacts: agents read their queues' contacts (another queue's: 404);
+	// linking is for owners and admins ("into" names a contact that
+	// exists: the matrix has made conversations by then).
+	"GET /api/v1/contacts":              {own: staff},
+	"GET /api/v1/contacts/:id":          {own: staff, other: other(members("404", "ok", "ok"))},
+	"POST /api/v1/contacts/:id/merge":   {own: adminsOnly, other: other(adminsOnly), body: `{"into":1}`},
+	"DELETE /api/v1/contacts/:id/merge": {own: adminsOnly, other: other(adminsOnly)},
+
 	// Provider webhooks authenticate by signature: a call without one is
 	// 401 whoever makes it; a kind that does not match the channel is 404.
 	"GET /hooks/:kind/:channel":  {own: all("ok"), other: other(all("404"))},
@@ -159,6 +167,8 @@ var authzMatrix = map[string]authzRow{
 	"GET /queues":            {own: cells{"ok", "ok", "403", "ok", "ok"}},
 	"GET /settings":          {own: all("ok")},
 	"GET /canned":            {own: all("ok")},
+	"GET /contacts":          {own: all("ok")},
+	"GET /contacts/:id":      {own: all("ok"), other: other(all("ok"))},
 	"GET /console/*":         {own: all("ok")},
 }
 
@@ -309,6 +319,11 @@ func (m *matrixEnv) objects(route string, n int) (own, theirs string) {
 		}
 		b := m.send("shop", fmt.Sprintf("other-%d", n), fmt.Sprintf("c-other-%d", n), "hello")
 		return strconv.FormatInt(a.ConversationID, 10), strconv.FormatInt(b.ConversationID, 10)
+	case strings.Contains(route, "contacts/:id"):
+		// A contact of the agent's queue, and one of another queue.
+		a := m.send("crm", fmt.Sprintf("ct-own-%d", n), fmt.Sprintf("ct-own-%d", n), "hello")
+		b := m.send("shop", fmt.Sprintf("ct-other-%d", n), fmt.Sprintf("ct-other-%d", n), "hello")
+		return strconv.FormatInt(m.contactOf(a.ConversationID), 10), strconv.FormatInt(m.contactOf(b.ConversationID), 10)
 	case route == "/api/v1/activity":
 		return "?queue=support", "?queue=sales"
 	case strings.Contains(route, "/queues/:id"):

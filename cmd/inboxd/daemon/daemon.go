@@ -239,6 +239,8 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		TrustedProxies: cfg.TrustedProxyNets(),
 		Ready:          map[string]func(context.Context) error{"database": st.Ping},
 		Queues:         queueOpts, Console: consoleOpts, Assign: wireAssign(w), Workspace: wireWorkspace(w),
+		Contacts: api.ContactOptions{Reads: journal.NewContacts(st, infos),
+			Links: inbox.NewContactLinks(st, o.Clock, pump, infos, log.With("component", "contacts"))},
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)
