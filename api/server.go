@@ -98,6 +98,8 @@ type Options struct {
 	// Per-feature options, each defined next to its routes.
 	Queues  QueueOptions
 	Console ConsoleOptions
+	// Webhooks: the outgoing event webhooks (routes_webhooks.go).
+	Webhooks WebhookOptions
 }
 
 // Server is the HTTP server's handler.
@@ -215,6 +217,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.queueRoutes()...)
 	rs = append(rs, s.typingRoutes()...)
 	rs = append(rs, s.consoleRoutes()...)
+	rs = append(rs, s.webhookRoutes()...)
 	return rs
 }
 
