@@ -21,8 +21,10 @@ import (
 func (s *Store) EnsureWebhookSubscribers(ctx context.Context, ids []string) error {
 	return s.writeWebhooks(ctx, func(g *gorm.DB) error {
 		for _, id := range ids {
+			// WHERE true: SQLite reads ON CONFLICT after a bare SELECT's
+			// FROM as a join constraint.
 			if err := g.Exec(`INSERT INTO webhook_subscribers (id, last_event_id, created_at)
-				SELECT ?, COALESCE(MAX(id), 0), ? FROM events
+				SELECT ?, COALESCE(MAX(id), 0), ? FROM events WHERE true
 				ON CONFLICT (id) DO NOTHING`, id, time.Now().UTC()).Error; err != nil {
 				return err
 			}

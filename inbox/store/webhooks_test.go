@@ -1,0 +1,200 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inboxd/inboxd/inbox"
+)
+
+// TestWebhookCursors: a new subscriber starts at the newest event and a
+// second Ensure keeps its cursor; Advance and Failed are compare-and-set
+// on the cursor (a replay made meanwhile wins); Replay moves the cursor
+// and answers not_found for an unknown subscriber.
+func TestWebhookCursors(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.ingest("crm", "m1", "c1", "hello")
+		_, newest, err := f.st.EventBounds(ctx)
+		if err != nil || newest == 0 {
+			t.Fatalf("bounds: %d %v", newest, err)
+		}
+		if err := f.st.EnsureWebhookSubscribers(ctx, []string{"crm"}); err != nil {
+			t.Fatal(err)
+		}
+		state := func() inbox.WebhookState {
+			t.Helper()
+			sts, err := f.st.WebhookStates(ctx)
+			if err != nil || len(sts) != 1 {
+				t.Fatalf("states: %+v %v", sts, err)
+			}
+			return sts[0]
+		}
+		if st := state(); st.ID != "crm" || st.LastEventID != newest || st.LastSuccessAt != nil {
+			t.Fatalf("new subscriber: %+v", st)
+		}
+		f.ingest("crm", "m2", "c1", "again")
+		if err := f.st.EnsureWebhookSubscribers(ctx, []string{"crm"}); err != nil {
+			t.Fatal(err)
+		}
+		if st := state(); st.LastEventID != newest {
+			t.Fatalf("ensure moved the cursor: %+v", st)
+		}
+		at := f.now
+		if ok, err := f.st.AdvanceWebhook(ctx, "crm", newest, newest+1, 1, 0, at); !ok || err != nil {
+			t.Fatalf("advance: %v %v", ok, err)
+		}
+		if ok, err := f.st.AdvanceWebhook(ctx, "crm", newest, newest+2, 1, 0, at); ok || err != nil {
+			t.Fatalf("advance from a stale cursor: %v %v", ok, err)
+		}
+		if ok, err := f.st.WebhookFailed(ctx, "crm", newest+1, "receiver answered 500", 3, at, at.Add(time.Minute)); !ok || err != nil {
+			t.Fatalf("failed: %v %v", ok, err)
+		}
+		st := state()
+		if st.LastEventID != newest+1 || st.Delivered != 1 || st.Attempts != 3 || st.LastError != "receiver answered 500" ||
+			st.LastSuccessAt == nil || !st.LastSuccessAt.Equal(at) || st.NextAttemptAt == nil || !st.NextAttemptAt.Equal(at.Add(time.Minute)) {
+			t.Fatalf("after a success and a failure: %+v", st)
+		}
+		if err := f.st.ReplayWebhook(ctx, "crm", 0); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := f.st.WebhookFailed(ctx, "crm", newest+1, "x", 4, at, at); ok {
+			t.Fatal("a failure recorded over a replayed cursor")
+		}
+		if st := state(); st.LastEventID != 0 || st.Attempts != 0 || st.NextAttemptAt != nil {
+			t.Fatalf("after replay: %+v", st)
+		}
+		if err := f.st.ReplayWebhook(ctx, "nope", 0); inbox.ErrorCode(err) != inbox.ENotFound {
+			t.Fatalf("replay of an unknown subscriber: %v", err)
+		}
+	})
+}
+
+// fakeReceiver records what the dispatcher sends; it fails while failing
+// is positive.
+type fakeReceiver struct {
+	mu      sync.Mutex
+	got     []inbox.WebhookDelivery
+	failing int
+	tries   int
+}
+
+func (r *fakeReceiver) SendWebhook(_ context.Context, _ *inbox.WebhookSubscriber, d *inbox.WebhookDelivery) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tries++
+	if r.failing > 0 {
+		r.failing--
+		return errors.New("receiver answered 500")
+	}
+	r.got = append(r.got, *d)
+	return nil
+}
+
+func (r *fakeReceiver) names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, d := range r.got {
+		out = append(out, string(d.Event))
+	}
+	return out
+}
+
+func waitWebhook(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWebhookDispatcher: a scripted conversation reaches the subscriber
+// as the contract's events, in order, through failures; notes and other
+// queues are filtered; events the retention job deleted before they were
+// sent are counted as missed and reported, not silently skipped.
+func TestWebhookDispatcher(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rcv := &fakeReceiver{failing: 3}
+		sub := inbox.WebhookSubscriber{ID: "crm", Events: inbox.WebhookEvents, Queues: []string{"support"}}
+		d := inbox.NewWebhookDispatcher(inbox.WebhookOptions{Store: f.st, Sender: rcv, Subscribers: []inbox.WebhookSubscriber{sub},
+			Clock: inbox.ClockFunc(func() time.Time { return f.now }), BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond,
+			Poll: 10 * time.Millisecond, GapWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		waitWebhook(t, "the cursor", func() bool { sts, _ := f.st.WebhookStates(ctx); return len(sts) == 1 })
+
+		r := f.ingest("crm", "m1", "c1", "hello")
+		f.ingest("sales", "s1", "c9", "another queue")
+		f.tick()
+		if _, err := f.svc.Reply(ctx, f.anna, r.ConversationID, "Anna here"); err != nil {
+			t.Fatal(err)
+		}
+		f.tick()
+		if _, err := f.svc.Act(ctx, f.bob, r.ConversationID, inbox.ActionJoin); err != nil {
+			t.Fatal(err)
+		}
+		f.tick()
+		if _, err := f.svc.Act(ctx, f.anna, r.ConversationID, inbox.ActionClose); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"conversation.created", "message.created", // the customer
+			"message.created", "conversation.status_changed", "conversation.assigned", // Anna's reply takes it
+			"conversation.assigned",       // Bob joins
+			"conversation.status_changed", // closed
+		}
+		// The reply writes its message before the conversation's update,
+		// or after: read the order from the events table.
+		evs, err := f.st.EventsSince(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, e := range evs {
+			if e.Queue == "support" {
+				kinds = append(kinds, string(e.Kind))
+			}
+		}
+		if kinds[2] == "conversation.updated" {
+			want[2], want[3], want[4] = "conversation.status_changed", "conversation.assigned", "message.created"
+		}
+		waitWebhook(t, "every event", func() bool { return len(rcv.names()) >= len(want) })
+		if got := rcv.names(); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("sent %v\nwant %v (events %v)", got, want, kinds)
+		}
+		if rcv.tries != len(want)+3 {
+			t.Fatalf("tries: %d, want %d (3 failures retried)", rcv.tries, len(want)+3)
+		}
+		sts, _ := d.State(ctx)
+		if sts[0].Delivered != int64(len(want)) || sts[0].Backlog != 0 || sts[0].LastError != "receiver answered 500" {
+			t.Fatalf("state: %+v", sts[0])
+		}
+
+		// Fall behind the retention: stop, write, prune, write again.
+		cancel()
+		<-done
+		f.ingest("crm", "m2", "c2", "lost to retention")
+		if _, err := f.st.PruneEvents(context.Background(), f.now.Add(time.Hour), 1000); err != nil {
+			t.Fatal(err)
+		}
+		f.ingest("crm", "m3", "c3", "kept")
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		defer cancel2()
+		go d.Run(ctx2)
+		waitWebhook(t, "the kept event", func() bool { return len(rcv.names()) == len(want)+2 })
+		sts, _ = d.State(ctx2)
+		if sts[0].Missed != 2 || !strings.Contains(sts[0].LastError, "expired (events.retention)") {
+			t.Fatalf("after expiry: %+v", sts[0])
+		}
+	})
+}
