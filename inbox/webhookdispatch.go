@@ -282,35 +282,59 @@ func (r *subscriberRun) sendBatch(ctx context.Context) (progressed bool, err err
 		return r.gap(ctx, cursor, evs[0].ID)
 	}
 	r.gapAt = 0
-	last, sent := cursor, int64(0)
+	// The cursor is written at most every cursorEvery while deliveries
+	// succeed (a crash sends those events again: at least once), at the
+	// batch's end, and before a failed delivery's first retry.
+	b := &cursorWriter{r: r, saved: cursor, done: cursor, at: time.Now()}
 	for i := range evs {
 		e := &evs[i]
-		if e.ID != last+1 {
+		if e.ID != b.done+1 {
 			break // a gap: the next step waits for it
 		}
 		ds, err := r.deliveries(ctx, e)
 		if err != nil {
-			return last != cursor, err
+			return b.flush(ctx) == nil && b.saved != cursor, err
 		}
 		for j := range ds {
-			if err := r.send(ctx, cursor, &ds[j]); err != nil {
-				return last != cursor, err
+			if err := r.send(ctx, b, &ds[j]); err != nil {
+				return b.saved != cursor, err
 			}
 		}
-		last = e.ID
-		if len(ds) > 0 {
-			if err := r.advance(ctx, cursor, last, int64(len(ds)), 0); err != nil {
+		b.done, b.delivered = e.ID, b.delivered+int64(len(ds))
+		if time.Since(b.at) >= cursorEvery {
+			if err := b.flush(ctx); err != nil {
 				return true, err
 			}
-			cursor, sent = last, sent+int64(len(ds))
 		}
 	}
-	if last != cursor {
-		if err := r.advance(ctx, cursor, last, 0, 0); err != nil {
-			return true, err
-		}
+	if err := b.flush(ctx); err != nil {
+		return true, err
 	}
-	return last != cursor || sent > 0, nil
+	return b.saved != cursor, nil
+}
+
+// cursorEvery is how often a subscriber's cursor is written while its
+// receiver keeps accepting.
+const cursorEvery = 250 * time.Millisecond
+
+// cursorWriter is a step's cursor: saved is what the store holds, done
+// the last event handled.
+type cursorWriter struct {
+	r           *subscriberRun
+	saved, done int64
+	delivered   int64
+	at          time.Time
+}
+
+func (b *cursorWriter) flush(ctx context.Context) error {
+	if b.done == b.saved {
+		return nil
+	}
+	if err := b.r.advance(ctx, b.saved, b.done, b.delivered, 0); err != nil {
+		return err
+	}
+	b.saved, b.delivered, b.at = b.done, 0, time.Now()
+	return nil
 }
 
 // gap handles a first event after the cursor that is not the next id:
@@ -417,7 +441,7 @@ func isConversationKind(k EventKind) bool {
 // attempts (a receiver's Retry-After wins, up to MaxRetryAfter). It gives
 // up only when ctx is done, or when a replay moved the cursor
 // (errReplayed).
-func (r *subscriberRun) send(ctx context.Context, cursor int64, d *WebhookDelivery) error {
+func (r *subscriberRun) send(ctx context.Context, b *cursorWriter, d *WebhookDelivery) error {
 	for attempt := 1; ; attempt++ {
 		err := r.d.o.Sender.SendWebhook(ctx, r.s, d)
 		if err == nil {
@@ -426,13 +450,16 @@ func (r *subscriberRun) send(ctx context.Context, cursor int64, d *WebhookDelive
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
 		wait := Backoff(attempt, r.d.o.BaseDelay, r.d.o.MaxDelay)
 		if _, ra := sendErrorClass(err); ra > 0 {
 			wait = min(ra, MaxRetryAfter)
 		}
 		msg := truncate(strings.ToValidUTF8(err.Error(), ""), 300)
 		now := r.d.o.Clock.Now()
-		ok, serr := r.d.o.Store.WebhookFailed(ctx, r.s.ID, cursor, msg, attempt, now, now.Add(wait))
+		ok, serr := r.d.o.Store.WebhookFailed(ctx, r.s.ID, b.saved, msg, attempt, now, now.Add(wait))
 		if serr != nil {
 			return serr
 		}

@@ -128,7 +128,7 @@ func TestWebhookDispatcher(t *testing.T) {
 		rcv := &fakeReceiver{failing: 3}
 		sub := inbox.WebhookSubscriber{ID: "crm", Events: inbox.WebhookEvents, Queues: []string{"support"}}
 		d := inbox.NewWebhookDispatcher(inbox.WebhookOptions{Store: f.st, Sender: rcv, Subscribers: []inbox.WebhookSubscriber{sub},
-			Clock: inbox.ClockFunc(func() time.Time { return f.now }), BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond,
+			Clock: inbox.SystemClock{}, BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond,
 			Poll: 10 * time.Millisecond, GapWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
@@ -172,9 +172,13 @@ func TestWebhookDispatcher(t *testing.T) {
 		if got := rcv.names(); strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Fatalf("sent %v\nwant %v (events %v)", got, want, kinds)
 		}
-		if rcv.tries != len(want)+3 {
-			t.Fatalf("tries: %d, want %d (3 failures retried)", rcv.tries, len(want)+3)
+		rcv.mu.Lock()
+		tries := rcv.tries
+		rcv.mu.Unlock()
+		if tries != len(want)+3 {
+			t.Fatalf("tries: %d, want %d (3 failures retried)", tries, len(want)+3)
 		}
+		waitWebhook(t, "the cursor's write", func() bool { sts, _ := d.State(ctx); return sts[0].Backlog == 0 })
 		sts, _ := d.State(ctx)
 		if sts[0].Delivered != int64(len(want)) || sts[0].Backlog != 0 || sts[0].LastError != "receiver answered 500" {
 			t.Fatalf("state: %+v", sts[0])

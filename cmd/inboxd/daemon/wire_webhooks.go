@@ -32,7 +32,7 @@ func wireWebhooks(w *wiring, reg prometheus.Registerer) api.WebhookOptions {
 	})
 	w.hub.Attach(wakeSink{d.Wake})
 	w.addLeaderJob("webhooks", d.Run)
-	reg.MustRegister(&webhookCollector{d: d, log: w.log.With("component", "metrics"), subs: subs})
+	reg.MustRegister(&webhookCollector{d: d, log: w.log.With("component", "metrics")})
 	return api.WebhookOptions{Admin: d}
 }
 
@@ -50,9 +50,8 @@ var webhookBacklogDesc = prometheus.NewDesc("inboxd_webhook_backlog",
 // webhookCollector reads the subscribers' backlogs at scrape time, at most
 // once per 5 s, each read bounded by 2 s.
 type webhookCollector struct {
-	d    *inbox.WebhookDispatcher
-	log  *slog.Logger
-	subs []inbox.WebhookSubscriber
+	d   *inbox.WebhookDispatcher
+	log *slog.Logger
 
 	mu     sync.Mutex
 	read   time.Time
