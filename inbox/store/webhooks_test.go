@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -199,6 +200,91 @@ func TestWebhookDispatcher(t *testing.T) {
 		sts, _ = d.State(ctx2)
 		if sts[0].Missed != 2 || !strings.Contains(sts[0].LastError, "expired (events.retention)") {
 			t.Fatalf("after expiry: %+v", sts[0])
+		}
+	})
+}
+
+// retryAfterReceiver refuses the first delivery with a Retry-After and
+// records when each attempt came.
+type retryAfterReceiver struct {
+	fakeReceiver
+	wait  time.Duration
+	times []time.Time
+}
+
+func (r *retryAfterReceiver) SendWebhook(ctx context.Context, s *inbox.WebhookSubscriber, d *inbox.WebhookDelivery) error {
+	r.mu.Lock()
+	r.times = append(r.times, time.Now())
+	first := len(r.times) == 1
+	r.mu.Unlock()
+	if first {
+		return inbox.RetryAfter(errors.New("receiver answered 429"), r.wait)
+	}
+	return r.fakeReceiver.SendWebhook(ctx, s, d)
+}
+
+// TestWebhookDispatcherGapsAndRetryAfter: an event id missing before a
+// committed one (PostgreSQL commits sequence ids out of order) holds the
+// later event back until it commits, so the two are sent in id order; an
+// id that never commits is skipped after GapWait. A receiver's
+// Retry-After is waited for, not the shorter backoff.
+func TestWebhookDispatcherGapsAndRetryAfter(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rcv := &retryAfterReceiver{wait: 400 * time.Millisecond}
+		sub := inbox.WebhookSubscriber{ID: "crm", Events: []inbox.WebhookEvent{inbox.HookMessageCreated}}
+		d := inbox.NewWebhookDispatcher(inbox.WebhookOptions{Store: f.st, Sender: rcv, Subscribers: []inbox.WebhookSubscriber{sub},
+			BaseDelay: 5 * time.Millisecond, MaxDelay: 10 * time.Millisecond, Poll: 10 * time.Millisecond,
+			GapWait: 700 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		go d.Run(ctx)
+		waitWebhook(t, "the cursor", func() bool { sts, _ := f.st.WebhookStates(ctx); return len(sts) == 1 })
+		_, newest, _ := f.st.EventBounds(ctx)
+		insert := func(id int64, text string) {
+			t.Helper()
+			if err := f.st.DB().Exec(`INSERT INTO events (id, kind, conversation_id, queue, status, participants, payload, created_at)
+				VALUES (?, 'message.created', 1, 'support', 'unassigned', '', ?, ?)`, id, `{"text":"`+text+`"}`, time.Now().UTC()).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		texts := func() []string {
+			rcv.mu.Lock()
+			defer rcv.mu.Unlock()
+			var out []string
+			for _, g := range rcv.got {
+				var m struct{ Text string }
+				json.Unmarshal(g.Data, &m)
+				out = append(out, m.Text)
+			}
+			return out
+		}
+		// newest+2 commits first; newest+1 commits 200 ms later.
+		insert(newest+2, "second")
+		time.Sleep(200 * time.Millisecond)
+		if got := texts(); len(got) != 0 {
+			t.Fatalf("sent past a gap: %v", got)
+		}
+		insert(newest+1, "first")
+		waitWebhook(t, "both", func() bool { return len(texts()) == 2 })
+		if got := texts(); got[0] != "first" || got[1] != "second" {
+			t.Fatalf("order: %v", got)
+		}
+		rcv.mu.Lock()
+		gap := rcv.times[1].Sub(rcv.times[0])
+		rcv.mu.Unlock()
+		if gap < 380*time.Millisecond {
+			t.Fatalf("retried after %s, before the receiver's Retry-After (400ms)", gap)
+		}
+		// newest+3 never commits: newest+4 goes out after GapWait.
+		start := time.Now()
+		insert(newest+4, "after a rolled-back id")
+		waitWebhook(t, "the event after the hole", func() bool { return len(texts()) == 3 })
+		if waited := time.Since(start); waited < 600*time.Millisecond {
+			t.Fatalf("the hole was skipped after %s, before GapWait", waited)
+		}
+		sts, _ := d.State(ctx)
+		if sts[0].Missed != 0 {
+			t.Fatalf("a rolled-back id counted as missed: %+v", sts[0])
 		}
 	})
 }
