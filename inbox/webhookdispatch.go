@@ -217,6 +217,13 @@ func (d *WebhookDispatcher) Replay(ctx context.Context, actor *User, id string, 
 	if err := CheckReplay(from, cur.LastEventID, cur.LastEventID+cur.Backlog); err != nil {
 		return WebhookState{}, err
 	}
+	// Before the oldest kept event is where what is kept starts: the
+	// expired ids were sent once and are not counted as missed again.
+	if oldest, _, err := d.o.Store.EventBounds(ctx); err != nil {
+		return WebhookState{}, err
+	} else if oldest > 0 && from < oldest-1 {
+		from = oldest - 1
+	}
 	if err := d.o.Store.ReplayWebhook(ctx, id, from); err != nil {
 		return WebhookState{}, err
 	}
@@ -470,8 +477,31 @@ func (r *subscriberRun) send(ctx context.Context, b *cursorWriter, d *WebhookDel
 			r.log.Warn("webhooks: delivery failed, retrying", "event_id", d.ID, "attempt", attempt,
 				"in", wait.String(), "err", msg)
 		}
-		if !sleep(ctx, wait) {
+		if err := r.backoff(ctx, b.saved, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// backoff waits d before the next attempt, looking at the cursor every
+// Poll: a replay made meanwhile (errReplayed) ends the wait, even a long
+// Retry-After's.
+func (r *subscriberRun) backoff(ctx context.Context, cursor int64, d time.Duration) error {
+	until := time.Now().Add(d)
+	for {
+		left := time.Until(until)
+		if left <= 0 {
+			return nil
+		}
+		if !sleep(ctx, min(left, r.d.o.Poll)) {
 			return ctx.Err()
+		}
+		if time.Until(until) <= 0 {
+			return nil
+		}
+		cur, err := r.cursor(ctx)
+		if err == nil && cur != cursor {
+			return errReplayed
 		}
 	}
 }

@@ -288,3 +288,44 @@ func TestWebhookDispatcherGapsAndRetryAfter(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookReplayDuringRetryAfter: a replay made while a delivery waits
+// out a receiver's long Retry-After takes effect within a poll, and the
+// events after the replay's id are sent in order; replays are for owners.
+func TestWebhookReplayDuringRetryAfter(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rcv := &retryAfterReceiver{wait: time.Hour}
+		sub := inbox.WebhookSubscriber{ID: "crm", Events: []inbox.WebhookEvent{inbox.HookMessageCreated}}
+		d := inbox.NewWebhookDispatcher(inbox.WebhookOptions{Store: f.st, Sender: rcv, Subscribers: []inbox.WebhookSubscriber{sub},
+			Poll: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		go d.Run(ctx)
+		waitWebhook(t, "the cursor", func() bool { sts, _ := f.st.WebhookStates(ctx); return len(sts) == 1 })
+		from, err := f.st.LastEventID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ingest("crm", "m1", "c1", "one")
+		f.ingest("crm", "m2", "c1", "two")
+		waitWebhook(t, "the refusal", func() bool { rcv.mu.Lock(); defer rcv.mu.Unlock(); return len(rcv.times) == 1 })
+		if _, err := d.Replay(ctx, f.anna, "crm", from); inbox.ErrorCode(err) != inbox.EForbidden {
+			t.Fatalf("an agent's replay: %v", err)
+		}
+		if _, err := d.Replay(ctx, f.owner, "crm", from); err != nil {
+			t.Fatal(err)
+		}
+		waitWebhook(t, "both messages", func() bool { return len(rcv.names()) == 2 })
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		var texts []string
+		for _, g := range rcv.got {
+			var m struct{ Text string }
+			json.Unmarshal(g.Data, &m)
+			texts = append(texts, m.Text)
+		}
+		if strings.Join(texts, ",") != "one,two" {
+			t.Fatalf("sent %v", texts)
+		}
+	})
+}
