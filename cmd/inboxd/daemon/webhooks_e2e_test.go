@@ -218,14 +218,14 @@ func TestWebhooksEndToEnd(t *testing.T) {
 			st.URL != rcv.URL {
 			t.Fatalf("state: %+v", st)
 		}
-		if m := e.scrape(); m[`inboxd_webhook_backlog{subscriber="crm-events"}`] != 0 {
-			t.Fatalf("backlog metric missing or wrong: %v", m[`inboxd_webhook_backlog{subscriber="crm-events"}`])
+		if v, ok := e.scrape()[`inboxd_webhook_backlog{subscriber="crm-events"}`]; !ok || v != 0 {
+			t.Fatalf("backlog metric: %v (present: %v), want 0", v, ok)
 		}
 
-		// The receiver answers 500 for 1.5 s: ingest goes on, nothing is
+		// The receiver answers 500 for 9 s: ingest goes on, nothing is
 		// lost, nothing is reordered.
 		rcv.mu.Lock()
-		rcv.failUntil = time.Now().Add(1500 * time.Millisecond)
+		rcv.failUntil = time.Now().Add(9 * time.Second)
 		rcv.mu.Unlock()
 		before := len(got)
 		var sent []int64
@@ -240,6 +240,10 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		waitUntil(t, "the receiver to fail", func() bool { return e.webhooks().LastError != "" })
 		if st := e.webhooks(); !strings.Contains(st.LastError, "receiver answered 500") || st.Backlog == 0 {
 			t.Fatalf("state while failing: %+v", st)
+		}
+		time.Sleep(5 * time.Second) // the scrape-time gauges are kept 5 s
+		if v := e.scrape()[`inboxd_webhook_backlog{subscriber="crm-events"}`]; v == 0 {
+			t.Fatal("the backlog metric shows nothing while the receiver is down")
 		}
 		waitUntil(t, "the events after the outage", func() bool {
 			var n int
