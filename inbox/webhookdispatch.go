@@ -35,6 +35,11 @@ type WebhookStore interface {
 	WebhookFailed(ctx context.Context, id string, cursor int64, msg string, attempts int, at, next time.Time) (bool, error)
 	// ReplayWebhook sets id's cursor to from (ENotFound: no such subscriber).
 	ReplayWebhook(ctx context.Context, id string, from int64) error
+	// TxHorizon returns the oldest transaction still running (xmin) and
+	// the next to start (xmax): every transaction below xmax that could
+	// still commit an event id is at or above xmin. A store with one
+	// writer at a time answers xmin >= xmax (nothing can commit behind).
+	TxHorizon(ctx context.Context) (xmin, xmax int64, err error)
 }
 
 // WebhookSender posts one delivery to a subscriber. Its errors may carry
@@ -56,9 +61,10 @@ type WebhookOptions struct {
 	// Poll is the longest wait between looks at the events table when
 	// nothing wakes the dispatcher (default 1s).
 	Poll time.Duration
-	// GapWait is how long an event id missing before committed ones is
-	// waited for (PostgreSQL commits sequence ids out of order) before it
-	// is taken as rolled back (default 5s).
+	// GapWait bounds how long an event id missing before committed ones
+	// is waited for (PostgreSQL commits sequence ids out of order): it is
+	// taken as rolled back once every transaction that was running when
+	// the gap was seen has ended, or after GapWait (default 5s).
 	GapWait time.Duration
 }
 
@@ -256,9 +262,11 @@ type subscriberRun struct {
 	// prev is each conversation's last conversation event seen, so that a
 	// conversation.updated is compared without a query.
 	prev map[int64]*Event
-	// gapAt is the first missing id waited for, since gapSince.
-	gapAt    int64
-	gapSince time.Time
+	// gapAt is the first missing id waited for, since gapSince, while
+	// transactions older than gapHorizon run.
+	gapAt      int64
+	gapSince   time.Time
+	gapHorizon int64
 }
 
 // step sends what follows the cursor, up to a gap or webhookBatch events;
@@ -364,13 +372,16 @@ func (r *subscriberRun) gap(ctx context.Context, cursor, first int64) (bool, err
 		}
 		return true, r.advance(ctx, cursor, first-1, 0, missed)
 	}
+	xmin, xmax, err := r.d.o.Store.TxHorizon(ctx)
+	if err != nil {
+		return false, err
+	}
 	now := time.Now()
 	if r.gapAt != cursor+1 {
-		r.gapAt, r.gapSince = cursor+1, now
-		return false, nil
+		r.gapAt, r.gapSince, r.gapHorizon = cursor+1, now, xmax
 	}
-	if now.Sub(r.gapSince) < r.d.o.GapWait {
-		return false, nil
+	if xmin < r.gapHorizon && now.Sub(r.gapSince) < r.d.o.GapWait {
+		return false, nil // a transaction that may hold the id still runs
 	}
 	r.log.Debug("webhooks: skipping ids that never committed", "from", cursor+1, "to", first-1)
 	r.gapAt = 0

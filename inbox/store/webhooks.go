@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math"
 	"time"
 
 	"gorm.io/gorm"
@@ -155,6 +156,18 @@ func (s *Store) RegisteredContact(ctx context.Context, conversationID int64) (js
 	_ = json.Unmarshal([]byte(r.Answers), &ans)
 	return json.Marshal(queues.Contact{ID: r.ID, Queue: r.Queue, ChannelID: r.ChannelID, ConversationID: r.ConversationID,
 		Name: r.Name, Email: r.Email, Message: r.Message, Answers: ans, CreatedAt: r.CreatedAt.UTC()})
+}
+
+// TxHorizon implements inbox.WebhookStore. On PostgreSQL it is the
+// current snapshot's xmin and xmax; SQLite has one writer at a time, so an
+// id committed means every smaller one has committed or rolled back.
+func (s *Store) TxHorizon(ctx context.Context) (xmin, xmax int64, err error) {
+	if s.dialect != Postgres {
+		return math.MaxInt64, 0, nil
+	}
+	err = s.read(ctx).Raw(`SELECT txid_snapshot_xmin(txid_current_snapshot()), txid_snapshot_xmax(txid_current_snapshot())`).
+		Row().Scan(&xmin, &xmax)
+	return xmin, xmax, classify(err)
 }
 
 // writeWebhooks runs fn in a write transaction (SQLite's writers are

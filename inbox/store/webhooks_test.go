@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/store"
 )
 
 // TestWebhookCursors: a new subscriber starts at the newest event and a
@@ -109,7 +112,7 @@ func (r *fakeReceiver) names() []string {
 
 func waitWebhook(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -225,9 +228,11 @@ func (r *retryAfterReceiver) SendWebhook(ctx context.Context, s *inbox.WebhookSu
 
 // TestWebhookDispatcherGapsAndRetryAfter: an event id missing before a
 // committed one (PostgreSQL commits sequence ids out of order) holds the
-// later event back until it commits, so the two are sent in id order; an
-// id that never commits is skipped after GapWait. A receiver's
-// Retry-After is waited for, not the shorter backoff.
+// later event back while the transaction holding it runs, so the two are
+// sent in id order; an id whose transaction rolled back (or, on SQLite,
+// any missing id: one writer at a time) is skipped at once, not after
+// GapWait, and not counted as missed. A receiver's Retry-After is waited
+// for, not the shorter backoff.
 func TestWebhookDispatcherGapsAndRetryAfter(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, f *fixture) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -236,14 +241,15 @@ func TestWebhookDispatcherGapsAndRetryAfter(t *testing.T) {
 		sub := inbox.WebhookSubscriber{ID: "crm", Events: []inbox.WebhookEvent{inbox.HookMessageCreated}}
 		d := inbox.NewWebhookDispatcher(inbox.WebhookOptions{Store: f.st, Sender: rcv, Subscribers: []inbox.WebhookSubscriber{sub},
 			BaseDelay: 5 * time.Millisecond, MaxDelay: 10 * time.Millisecond, Poll: 10 * time.Millisecond,
-			GapWait: 700 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+			GapWait: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 		go d.Run(ctx)
 		waitWebhook(t, "the cursor", func() bool { sts, _ := f.st.WebhookStates(ctx); return len(sts) == 1 })
 		_, newest, _ := f.st.EventBounds(ctx)
-		insert := func(id int64, text string) {
+		const insert = `INSERT INTO events (id, kind, conversation_id, queue, status, participants, payload, created_at)
+			VALUES (?, 'message.created', 1, 'support', 'unassigned', '', ?, ?)`
+		put := func(g *gorm.DB, id int64, text string) {
 			t.Helper()
-			if err := f.st.DB().Exec(`INSERT INTO events (id, kind, conversation_id, queue, status, participants, payload, created_at)
-				VALUES (?, 'message.created', 1, 'support', 'unassigned', '', ?, ?)`, id, `{"text":"`+text+`"}`, time.Now().UTC()).Error; err != nil {
+			if err := g.Exec(insert, id, `{"text":"`+text+`"}`, time.Now().UTC()).Error; err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -258,29 +264,51 @@ func TestWebhookDispatcherGapsAndRetryAfter(t *testing.T) {
 			}
 			return out
 		}
-		// newest+2 commits first; newest+1 commits 200 ms later.
-		insert(newest+2, "second")
-		time.Sleep(200 * time.Millisecond)
-		if got := texts(); len(got) != 0 {
-			t.Fatalf("sent past a gap: %v", got)
-		}
-		insert(newest+1, "first")
-		waitWebhook(t, "both", func() bool { return len(texts()) == 2 })
-		if got := texts(); got[0] != "first" || got[1] != "second" {
-			t.Fatalf("order: %v", got)
+		want := []string{}
+		if f.st.Dialect() == store.Postgres {
+			// newest+1 is written by a transaction still open while
+			// newest+2 commits.
+			tx := f.st.DB().Begin()
+			put(tx, newest+1, "first")
+			put(f.st.DB(), newest+2, "second")
+			time.Sleep(300 * time.Millisecond)
+			if got := texts(); len(got) != 0 {
+				tx.Rollback()
+				t.Fatalf("sent past an open transaction's id: %v", got)
+			}
+			if err := tx.Commit().Error; err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, "first", "second")
+			waitWebhook(t, "both", func() bool { return len(texts()) == 2 })
+			if got := texts(); strings.Join(got, ",") != "first,second" {
+				t.Fatalf("order: %v", got)
+			}
+			// A rolled-back id.
+			tx = f.st.DB().Begin()
+			put(tx, newest+3, "rolled back")
+			tx.Rollback()
+		} else {
+			put(f.st.DB(), newest+1, "first")
+			want = append(want, "first")
+			waitWebhook(t, "the first", func() bool { return len(texts()) == 1 })
 		}
 		rcv.mu.Lock()
-		gap := rcv.times[1].Sub(rcv.times[0])
+		retried := rcv.times[1].Sub(rcv.times[0])
 		rcv.mu.Unlock()
-		if gap < 380*time.Millisecond {
-			t.Fatalf("retried after %s, before the receiver's Retry-After (400ms)", gap)
+		if retried < 380*time.Millisecond {
+			t.Fatalf("retried after %s, before the receiver's Retry-After (400ms)", retried)
 		}
-		// newest+3 never commits: newest+4 goes out after GapWait.
+		// The hole before newest+4 never fills: it is skipped at once.
 		start := time.Now()
-		insert(newest+4, "after a rolled-back id")
-		waitWebhook(t, "the event after the hole", func() bool { return len(texts()) == 3 })
-		if waited := time.Since(start); waited < 600*time.Millisecond {
-			t.Fatalf("the hole was skipped after %s, before GapWait", waited)
+		put(f.st.DB(), newest+4, "after a hole")
+		want = append(want, "after a hole")
+		waitWebhook(t, "the event after the hole", func() bool { return len(texts()) == len(want) })
+		if waited := time.Since(start); waited > 3*time.Second {
+			t.Fatalf("the hole was skipped after %s: waited for GapWait instead of the transactions", waited)
+		}
+		if got := texts(); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("sent %v, want %v", got, want)
 		}
 		sts, _ := d.State(ctx)
 		if sts[0].Missed != 0 {
