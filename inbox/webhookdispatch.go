@@ -289,12 +289,23 @@ func (r *subscriberRun) sendBatch(ctx context.Context) (progressed bool, err err
 	if err != nil {
 		return false, err
 	}
+	// A gap seen before is settled when every transaction that ran when
+	// it was seen has ended: decided before the events are read again, so
+	// that an id committed meanwhile is read, not skipped.
+	settled := false
+	if r.gapAt == cursor+1 {
+		xmin, _, err := st.TxHorizon(ctx)
+		if err != nil {
+			return false, err
+		}
+		settled = xmin >= r.gapHorizon || time.Since(r.gapSince) >= r.d.o.GapWait
+	}
 	evs, err := st.EventsSince(ctx, cursor, webhookBatch)
 	if err != nil || len(evs) == 0 {
 		return false, err
 	}
 	if evs[0].ID != cursor+1 {
-		return r.gap(ctx, cursor, evs[0].ID)
+		return r.gap(ctx, cursor, evs[0].ID, settled)
 	}
 	r.gapAt = 0
 	// The cursor is written at most every cursorEvery while deliveries
@@ -354,9 +365,10 @@ func (b *cursorWriter) flush(ctx context.Context) error {
 
 // gap handles a first event after the cursor that is not the next id:
 // ids the retention job deleted (the subscriber fell that far behind: the
-// skip is counted as missed and reported), or ids not committed yet (waited
-// for GapWait, then taken as rolled back).
-func (r *subscriberRun) gap(ctx context.Context, cursor, first int64) (bool, error) {
+// skip is counted as missed and reported), or ids not committed yet: taken
+// as rolled back once settled (every transaction running when the gap was
+// first seen has ended, or GapWait passed, before the events were read).
+func (r *subscriberRun) gap(ctx context.Context, cursor, first int64, settled bool) (bool, error) {
 	oldest, _, err := r.d.o.Store.EventBounds(ctx)
 	if err != nil {
 		return false, err
@@ -372,16 +384,18 @@ func (r *subscriberRun) gap(ctx context.Context, cursor, first int64) (bool, err
 		}
 		return true, r.advance(ctx, cursor, first-1, 0, missed)
 	}
-	xmin, xmax, err := r.d.o.Store.TxHorizon(ctx)
-	if err != nil {
-		return false, err
-	}
-	now := time.Now()
 	if r.gapAt != cursor+1 {
-		r.gapAt, r.gapSince, r.gapHorizon = cursor+1, now, xmax
+		// Seen now: the transactions running now (below xmax) may still
+		// commit the missing ids.
+		_, xmax, err := r.d.o.Store.TxHorizon(ctx)
+		if err != nil {
+			return false, err
+		}
+		r.gapAt, r.gapSince, r.gapHorizon = cursor+1, time.Now(), xmax
+		return false, nil
 	}
-	if xmin < r.gapHorizon && now.Sub(r.gapSince) < r.d.o.GapWait {
-		return false, nil // a transaction that may hold the id still runs
+	if !settled {
+		return false, nil
 	}
 	r.log.Debug("webhooks: skipping ids that never committed", "from", cursor+1, "to", first-1)
 	r.gapAt = 0

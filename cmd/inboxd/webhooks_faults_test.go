@@ -112,16 +112,30 @@ integrations:
 		acked = append(acked, id)
 	}
 	l.mu.Unlock()
-	waitFor(t, "every acknowledged message reaches the receiver", 60*time.Second, func() bool {
+	missing := func() []string {
 		sink.mu.Lock()
 		defer sink.mu.Unlock()
+		var out []string
 		for _, id := range acked {
 			if sink.texts["msg "+id] == 0 {
-				return false
+				out = append(out, id)
 			}
 		}
-		return true
-	})
+		return out
+	}
+	for deadline := time.Now().Add(60 * time.Second); len(missing()) > 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			req, _ := http.NewRequest("GET", p2.base+"/api/v1/integrations/webhooks", nil)
+			req.Header.Set("Authorization", "Bearer "+login(t, p2.base))
+			resp, err := http.DefaultClient.Do(req)
+			var state []byte
+			if err == nil {
+				state, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			t.Fatalf("%d acknowledged messages never reached the receiver (%v); subscriber: %s", len(missing()), missing(), state)
+		}
+	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	repeats := 0
