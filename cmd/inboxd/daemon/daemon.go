@@ -232,7 +232,10 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	consoleOpts.BcryptCost = o.BcryptCost // new passwords, and the unknown-account login's dummy hash
-	webhookOpts := wireWebhooks(w, reg)
+	webhookOpts, err := wireWebhooks(ctx, w, reg)
+	if err != nil {
+		return nil, err
+	}
 
 	srv := api.New(api.Options{
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,

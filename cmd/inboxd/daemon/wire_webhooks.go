@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -19,10 +20,19 @@ import (
 // cursor; the hub wakes it after each commit. Every replica serves the
 // state and the replay (the cursor lives in the database), and exports
 // inboxd_webhook_backlog{subscriber}.
-func wireWebhooks(w *wiring, reg prometheus.Registerer) api.WebhookOptions {
+func wireWebhooks(ctx context.Context, w *wiring, reg prometheus.Registerer) (api.WebhookOptions, error) {
 	subs := w.cfg.Integrations.subscribers()
 	if len(subs) == 0 {
-		return api.WebhookOptions{}
+		return api.WebhookOptions{}, nil
+	}
+	// A new subscriber's cursor is set before anything is served: it is
+	// sent every event from this start on, whenever the leader runs.
+	ids := make([]string, len(subs))
+	for i, s := range subs {
+		ids[i] = s.ID
+	}
+	if err := w.store.EnsureWebhookSubscribers(ctx, ids); err != nil {
+		return api.WebhookOptions{}, fmt.Errorf("integrations.webhooks: %w", err)
 	}
 	dc := w.cfg.Integrations.WebhookDelivery
 	d := inbox.NewWebhookDispatcher(inbox.WebhookOptions{
@@ -33,7 +43,7 @@ func wireWebhooks(w *wiring, reg prometheus.Registerer) api.WebhookOptions {
 	w.hub.Attach(wakeSink{d.Wake})
 	w.addLeaderJob("webhooks", d.Run)
 	reg.MustRegister(&webhookCollector{d: d, log: w.log.With("component", "metrics")})
-	return api.WebhookOptions{Admin: d}
+	return api.WebhookOptions{Admin: d}, nil
 }
 
 // wakeSink wakes the dispatcher on every published batch; it never
