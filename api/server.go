@@ -96,6 +96,8 @@ type Options struct {
 	FeedsPerUser, FeedsPerVisitor int
 
 	// Per-feature options, each defined next to its routes.
+	// Webhooks: the outgoing event webhooks (routes_webhooks.go).
+	Webhooks WebhookOptions
 	Queues    QueueOptions
 	Console   ConsoleOptions
 	Assign    AssignOptions
@@ -218,6 +220,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.queueRoutes()...)
 	rs = append(rs, s.typingRoutes()...)
 	rs = append(rs, s.consoleRoutes()...)
+	rs = append(rs, s.webhookRoutes()...)
 	rs = append(rs, s.assignRoutes()...)
 	rs = append(rs, s.workspaceRoutes()...)
 	rs = append(rs, s.contactRoutes()...)

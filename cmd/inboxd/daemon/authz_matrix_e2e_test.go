@@ -170,6 +170,11 @@ var authzMatrix = map[string]authzRow{
 	"GET /contacts":          {own: all("ok")},
 	"GET /contacts/:id":      {own: all("ok"), other: other(all("ok"))},
 	"GET /console/*":         {own: all("ok")},
+
+	// Event webhooks: the state for owners and admins, a replay for owners.
+	"GET /integrations":                             {own: cells{"ok", "ok", "403", "ok", "ok"}},
+	"GET /api/v1/integrations/webhooks":             {own: adminsOnly},
+	"POST /api/v1/integrations/webhooks/:id/replay": {own: members("403", "403", "ok"), body: `{"from_event_id":0}`},
 }
 
 // matrixEnv is the daemon and the objects the matrix calls on.
@@ -201,7 +206,9 @@ channels:
   - {id: shop, kind: webhook, name: Shop, queue: sales, secret: %q, callback_url: %q}
   - {id: site, kind: widget, name: Website, queue: support, allowed_origins: ["https://example.com"], rate_limits: {ip_per_minute: 100000, visitor_per_minute: 100000}}
   - {id: salesite, kind: widget, name: Sales site, queue: sales, allowed_origins: ["https://example.com"], rate_limits: {ip_per_minute: 100000, visitor_per_minute: 100000}}
-`, storetest.URL(t, d), secret, refuse.URL, secret, refuse.URL)
+integrations:
+  webhooks: [{id: matrix, url: %q, secret: %q, events: [message.created]}]
+`, storetest.URL(t, d), secret, refuse.URL, secret, refuse.URL, refuse.URL, secret)
 	cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -332,6 +339,8 @@ func (m *matrixEnv) objects(route string, n int) (own, theirs string) {
 		return "webhook/crm", "telegram/crm"
 	case strings.HasPrefix(route, "/widget/v1/"):
 		return "site", "salesite"
+	case strings.HasPrefix(route, "/api/v1/integrations/webhooks/:id"):
+		return "matrix", ""
 	}
 	return "", ""
 }

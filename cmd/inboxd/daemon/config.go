@@ -45,6 +45,9 @@ type Config struct {
 	// whose X-Forwarded-For inboxd believes; empty: the connection's
 	// address is the client's and forwarding headers are ignored.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// Integrations tell other systems what happens in the inbox.
+	Integrations IntegrationsCfg `yaml:"integrations"`
 }
 
 // DatabaseCfg selects the store.
@@ -257,6 +260,7 @@ func (c *Config) applyDefaults() {
 	if c.Presence.IdleAfter == 0 {
 		c.Presence.IdleAfter = 15 * time.Minute
 	}
+	c.Integrations.applyDefaults()
 	if c.Events.Retention == 0 {
 		c.Events.Retention = 7 * 24 * time.Hour
 	}
@@ -486,6 +490,7 @@ func (c *Config) Validate() error {
 			bad(key+".queue", "%q is not a configured queue", ch.Queue)
 		}
 	}
+	c.Integrations.validate(queues, bad)
 	return errors.Join(errs...)
 }
 
@@ -547,6 +552,7 @@ func (c *Config) Masked() map[string]any {
 		"bootstrap_owner.email": c.BootstrapOwner.Email, "bootstrap_owner.password": mask(c.BootstrapOwner.Password),
 		"reopen_window": c.ReopenWindow.String(), "queues": qs, "channels": chans, "trusted_proxies": c.TrustedProxies,
 		"notifications.smtp.host": c.Notifications.SMTP.Host, "notifications.smtp.password": mask(c.Notifications.SMTP.Password),
+		"integrations": c.Integrations.masked(),
 	}
 }
 
