@@ -97,7 +97,7 @@ type Options struct {
 
 	// Per-feature options, each defined next to its routes.
 	// Webhooks: the outgoing event webhooks (routes_webhooks.go).
-	Webhooks WebhookOptions
+	Webhooks  WebhookOptions
 	Queues    QueueOptions
 	Console   ConsoleOptions
 	Assign    AssignOptions
