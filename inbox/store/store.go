@@ -171,6 +171,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // InTx implements inbox.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx inbox.Tx) error) error {
+	return s.withTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+// withTx runs fn in one transaction; the feature interfaces' InXxxTx
+// methods hand the same tx on under their own types.
+func (s *Store) withTx(ctx context.Context, fn func(t *tx) error) error {
 	if s.dialect == SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()

@@ -40,6 +40,8 @@ type Config struct {
 	Limits         LimitsCfg     `yaml:"limits"`
 	Outbox         OutboxCfg     `yaml:"outbox"`
 	Events         EventsCfg     `yaml:"events"`
+	// Integrations are inboxd's calls to other systems (the ticket system).
+	Integrations IntegrationsCfg `yaml:"integrations"`
 	// TrustedProxies are the reverse proxies (CIDR ranges or addresses)
 	// whose X-Forwarded-For inboxd believes; empty: the connection's
 	// address is the client's and forwarding headers are ignored.
@@ -438,6 +440,9 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR range", p)
 		}
 	}
+	if err := c.Integrations.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(c.Queues) == 0 {
 		bad("queues", "at least one queue is required")
 	}
@@ -546,6 +551,7 @@ func (c *Config) Masked() map[string]any {
 		"bootstrap_owner.email": c.BootstrapOwner.Email, "bootstrap_owner.password": mask(c.BootstrapOwner.Password),
 		"reopen_window": c.ReopenWindow.String(), "queues": qs, "channels": chans, "trusted_proxies": c.TrustedProxies,
 		"notifications.smtp.host": c.Notifications.SMTP.Host, "notifications.smtp.password": mask(c.Notifications.SMTP.Password),
+		"integrations": c.Integrations.masked(),
 	}
 }
 
