@@ -33,14 +33,14 @@ func client(t *testing.T, h http.HandlerFunc, mod func(*Config)) *Client {
 func request() inbox.TicketRequest {
 	return inbox.TicketRequest{Conversation: inbox.ConversationSummary{ID: 7, Number: 3, Title: "Maria"},
 		Contact: &inbox.Contact{ExternalID: "cust-1", Name: "Maria"}, ConsoleURL: "https://inbox.example.com/conversations/7",
-		Transcript: []inbox.MessageView{{ID: 1, Direction: inbox.DirectionIn, Text: "hello", Attachments: []inbox.AttachmentView{}}},
+		Transcript:  []inbox.MessageView{{ID: 1, Direction: inbox.DirectionIn, Text: "hello", Attachments: []inbox.AttachmentView{}}},
 		RequestedBy: inbox.Participant{ID: 2, Name: "Anna"}}
 }
 
 func TestCreateTicketSignedRequest(t *testing.T) {
 	var got struct {
 		sig, event, ctype string
-		body             []byte
+		body              []byte
 	}
 	c := client(t, func(w http.ResponseWriter, r *http.Request) {
 		got.sig, got.event, got.ctype = r.Header.Get(SignatureHeader), r.Header.Get(EventHeader), r.Header.Get("Content-Type")
