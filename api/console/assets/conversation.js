@@ -25,6 +25,8 @@ document.addEventListener('DOMContentLoaded', () => {
     left: (a) => (a.actor_name || 'An agent') + ' left',
     closed: (a) => (a.actor_name ? a.actor_name + ' closed the conversation' : 'Conversation closed'),
     reopened: (a) => 'Reopened by a new message',
+    linked: (a) => (a.actor_name || 'An agent') + ' linked ' + ((a.data && (a.data.title || a.data.url)) || 'a ticket'),
+    unlinked: (a) => (a.actor_name || 'An agent') + ' removed the link ' + ((a.data && a.data.url) || ''),
   };
 
   function isMine() { return !!conv && (conv.participants || []).some((p) => p.id === me.id); }
