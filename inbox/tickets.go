@@ -111,8 +111,15 @@ func (l *Links) CreateTicket(ctx context.Context, actor *User, conversationID in
 	req := TicketRequest{Conversation: l.svc.Summary(conv), Contact: contact,
 		RequestedBy: Participant{ID: actor.ID, Name: actor.Name}}
 	req.Transcript, req.TranscriptTruncated = transcript(ms)
-	if t.PublicURL != "" {
-		req.ConsoleURL = strings.TrimSuffix(t.PublicURL, "/") + "/conversations/" + strconv.FormatInt(conv.ID, 10)
+	if base := strings.TrimSuffix(t.PublicURL, "/"); base != "" {
+		req.ConsoleURL = base + "/conversations/" + strconv.FormatInt(conv.ID, 10)
+		// The ticket system is elsewhere: attachment links become absolute
+		// (downloading still needs a login).
+		for i := range req.Transcript {
+			for j := range req.Transcript[i].Attachments {
+				req.Transcript[i].Attachments[j].URL = base + req.Transcript[i].Attachments[j].URL
+			}
+		}
 	}
 	ref, err := t.Creator.CreateTicket(ctx, req)
 	if err != nil {

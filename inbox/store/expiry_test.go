@@ -65,6 +65,7 @@ func TestPruneExpired(t *testing.T) {
 // (for tests of the migrations before it), undoing 0008 first.
 func undoExpiryIndexes(t *testing.T, st *store.Store) {
 	t.Helper()
+	undoLinks(t, st) // 0014 comes after
 	for _, u := range []string{`DROP INDEX outbox_channel`, `DELETE FROM schema_migrations WHERE version = 8`,
 		`DROP INDEX tokens_expires`, `DROP INDEX widget_visitors_last_seen`,
 		`DELETE FROM schema_migrations WHERE version = 7`} {

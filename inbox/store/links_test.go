@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/store"
 	"github.com/inboxd/inboxd/journal"
 )
 
@@ -309,4 +310,15 @@ func TestCreateTicket(t *testing.T) {
 			t.Fatalf("links: %+v", got)
 		}
 	})
+}
+
+// undoLinks takes migration 0014 back, for the tests that re-apply an
+// earlier migration (migrations apply above the recorded maximum).
+func undoLinks(t *testing.T, st *store.Store) {
+	t.Helper()
+	for _, u := range []string{`DROP TABLE links`, `DELETE FROM schema_migrations WHERE version = 14`} {
+		if err := st.DB().Exec(u).Error; err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+	}
 }
