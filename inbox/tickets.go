@@ -59,6 +59,8 @@ type TicketSource interface {
 	// Transcript returns a conversation's newest messages, at most limit,
 	// oldest first.
 	Transcript(ctx context.Context, conversationID int64, limit int) ([]Message, error)
+	// LinksOf returns conversations' links (absent: none).
+	LinksOf(ctx context.Context, conversationIDs []int64) (map[int64][]Link, error)
 }
 
 // TicketOptions is the configured ticket system.
@@ -103,6 +105,15 @@ func (l *Links) CreateTicket(ctx context.Context, actor *User, conversationID in
 	}
 	if !CanCreateTicket(actor, conv) {
 		return nil, false, Errorf(ENotFound, "conversation not found")
+	}
+	// A full conversation is refused before a ticket is made that could
+	// not be linked (add checks again, under the conversation's lock).
+	links, err := t.Source.LinksOf(ctx, []int64{conv.ID})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(links[conv.ID]) >= MaxLinksPerConversation {
+		return nil, false, Errorf(EConflict, "a conversation holds at most %d links: delete one first", MaxLinksPerConversation)
 	}
 	ms, err := t.Source.Transcript(ctx, conv.ID, TicketTranscriptMessages+1)
 	if err != nil {

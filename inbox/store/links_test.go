@@ -309,6 +309,18 @@ func TestCreateTicket(t *testing.T) {
 		if got, _ := f.j.Links(ctx, f.owner, r.ConversationID); len(got) != 1 {
 			t.Fatalf("links: %+v", got)
 		}
+		// A full conversation is refused before the system is called: no
+		// ticket is made that could not be linked.
+		for i := 1; i < inbox.MaxLinksPerConversation; i++ {
+			if _, err := ls.Add(ctx, f.owner, r.ConversationID, inbox.LinkInput{URL: fmt.Sprintf("https://x.example/%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		calls := len(sys.reqs)
+		sys.ref = inbox.TicketRef{URL: "https://desk.example.com/t/99", ID: "99"}
+		if _, _, err := ls.CreateTicket(ctx, f.anna, r.ConversationID); inbox.ErrorCode(err) != inbox.EConflict || len(sys.reqs) != calls {
+			t.Fatalf("full conversation: %v, %d calls", err, len(sys.reqs)-calls)
+		}
 	})
 }
 
