@@ -334,3 +334,52 @@ func undoLinks(t *testing.T, st *store.Store) {
 		}
 	}
 }
+
+// countingReader counts the journal's link reads.
+type countingReader struct {
+	*store.Store
+	calls int
+}
+
+func (c *countingReader) LinksOf(ctx context.Context, ids []int64) (map[int64][]inbox.Link, error) {
+	c.calls++
+	return c.Store.LinksOf(ctx, ids)
+}
+
+// TestJournalLinksOneReadPerPage: a page's links are read once for the
+// whole page (one query: store.LinksOf), not once per conversation.
+func TestJournalLinksOneReadPerPage(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		ls := f.links(nil)
+		want := map[int64]int{}
+		for i := range 12 {
+			r := f.ingest("crm", fmt.Sprintf("m%d", i), fmt.Sprintf("c%d", i), "hello")
+			for k := range i % 3 {
+				if _, err := ls.Add(ctx, f.owner, r.ConversationID, inbox.LinkInput{URL: fmt.Sprintf("https://x.example/%d/%d", i, k)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want[r.ConversationID] = i % 3
+		}
+		cr := &countingReader{Store: f.st}
+		j := journal.New(cr, channels)
+		p, err := j.List(ctx, journal.Query{Viewer: f.owner, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cr.calls != 1 || len(p.Items) != 10 {
+			t.Fatalf("%d link reads for a page of %d", cr.calls, len(p.Items))
+		}
+		for _, it := range p.Items {
+			if len(it.Links) != want[it.ID] {
+				t.Errorf("conversation %d: %d links, want %d", it.ID, len(it.Links), want[it.ID])
+			}
+			for _, l := range it.Links {
+				if l.ConversationID != it.ID {
+					t.Errorf("conversation %d shows a link of %d", it.ID, l.ConversationID)
+				}
+			}
+		}
+	})
+}
