@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	inbox.ERateLimited:  http.StatusTooManyRequests,
 	inbox.EUnavailable:  http.StatusServiceUnavailable,
 	inbox.EInternal:     http.StatusInternalServerError,
+	inbox.EUpstream:     http.StatusBadGateway,
 }
 
 // RetryAfter is the Retry-After (seconds) of an unavailable or rate-limited

@@ -103,6 +103,7 @@ type Options struct {
 	Assign    AssignOptions
 	Workspace WorkspaceOptions
 	Contacts  ContactOptions
+	Links LinkOptions
 }
 
 // Server is the HTTP server's handler.
@@ -224,6 +225,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.assignRoutes()...)
 	rs = append(rs, s.workspaceRoutes()...)
 	rs = append(rs, s.contactRoutes()...)
+	rs = append(rs, s.linkRoutes()...)
 	return rs
 }
 

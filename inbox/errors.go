@@ -16,6 +16,9 @@ const (
 	EUnavailable  = "unavailable"
 	ERateLimited  = "rate_limited"
 	EInternal     = "internal"
+	// EUpstream: a system inboxd called for the client (the ticket
+	// system) failed; the message names what it answered.
+	EUpstream = "upstream"
 )
 
 // Error is a domain error with a code the API maps to a status. Message is

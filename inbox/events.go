@@ -64,6 +64,10 @@ type ConversationSummary struct {
 	LastMessageAt  time.Time     `json:"last_message_at"`
 	LastActivityAt time.Time     `json:"last_activity_at"`
 	Preview        string        `json:"preview"`
+	// Links are the conversation's links: always in journal items and in
+	// the conversation.updated events of a link change, absent (nil) from
+	// other events, where they did not change.
+	Links []Link `json:"links,omitzero"`
 }
 
 // MessageView is a message as the API and the live feed show it.

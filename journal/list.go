@@ -148,6 +148,9 @@ type Reader interface {
 	// (zeros: none).
 	EventBounds(ctx context.Context) (oldest, newest int64, err error)
 	Attachment(ctx context.Context, id int64) (*inbox.Attachment, int64, error)
+	// LinksOf returns the links of many conversations in one query
+	// (absent: none).
+	LinksOf(ctx context.Context, conversationIDs []int64) (map[int64][]inbox.Link, error)
 }
 
 // Journal answers read queries with authorization applied.
@@ -197,6 +200,9 @@ func (j *Journal) List(ctx context.Context, q Query) (Page, error) {
 	if p.Items == nil {
 		p.Items = []Item{}
 	}
+	if err := j.withLinks(ctx, p.Items); err != nil {
+		return Page{}, err
+	}
 	return p, nil
 }
 
@@ -224,14 +230,20 @@ func (j *Journal) Conversation(ctx context.Context, viewer *inbox.User, id int64
 	if tags == nil {
 		tags = []string{}
 	}
-	return &ConversationDetail{
+	d := &ConversationDetail{
 		Item: Item{ConversationSummary: inbox.ConversationSummary{
 			ID: c.ID, Number: c.Number, Title: c.Title, Status: c.Status, Queue: c.Queue,
 			Channel: j.channels[c.ChannelID], Participants: parts,
 			LastMessageAt: c.LastMessageAt, LastActivityAt: c.LastActivityAt, Preview: c.Preview,
 		}, Tags: tags},
 		Contact: contact,
-	}, nil
+	}
+	items := []Item{d.Item}
+	if err := j.withLinks(ctx, items); err != nil {
+		return nil, err
+	}
+	d.Item = items[0]
+	return d, nil
 }
 
 // Messages returns a page of a visible conversation's messages, oldest

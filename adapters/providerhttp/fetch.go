@@ -1,11 +1,13 @@
 package providerhttp
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -86,16 +88,30 @@ func NewFetcher(o FetchOptions) *Fetcher {
 // sent to it; other failures are transport errors naming the URL
 // redacted. The caller reads and closes the body and judges the status.
 func (f *Fetcher) Get(ctx context.Context, url string, header http.Header) (*http.Response, error) {
+	return f.do(ctx, http.MethodGet, url, header, nil)
+}
+
+// Post sends body to url under the same rules as Get (an integration's
+// endpoint: the ticket system). The caller reads and closes the body.
+func (f *Fetcher) Post(ctx context.Context, url string, header http.Header, body []byte) (*http.Response, error) {
+	return f.do(ctx, http.MethodPost, url, header, body)
+}
+
+func (f *Fetcher) do(ctx context.Context, method, url string, header http.Header, body []byte) (*http.Response, error) {
 	u, err := neturl.Parse(url)
 	if err != nil || u.Host == "" {
-		return nil, refused(url, errors.New("not an absolute URL"))
+		return nil, refused(method, url, errors.New("not an absolute URL"))
 	}
 	if err := f.checkURL(u); err != nil {
-		return nil, refused(url, err)
+		return nil, refused(method, url, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return nil, refused(url, errors.New("not a valid URL"))
+		return nil, refused(method, url, errors.New("not a valid URL"))
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -105,9 +121,9 @@ func (f *Fetcher) Get(ctx context.Context, url string, header http.Header) (*htt
 		cause := Cause(err)
 		var pe *policyError
 		if errors.As(cause, &pe) {
-			return nil, refused(url, pe)
+			return nil, refused(method, url, pe)
 		}
-		return nil, fmt.Errorf("GET %s: %w", RedactURL(url), cause)
+		return nil, fmt.Errorf("%s %s: %w", method, RedactURL(url), cause)
 	}
 	return resp, nil
 }
@@ -137,10 +153,14 @@ type policyError struct{ what string }
 
 func (e *policyError) Error() string { return e.what }
 
-func refused(url string, cause error) error {
-	return fmt.Errorf("%w: GET %s: %v",
-		inbox.Errorf(inbox.EForbidden, "the file's URL is refused: inboxd fetches only https URLs at public addresses, with at most %d redirects", MaxRedirects),
-		RedactURL(url), cause)
+func refused(method, url string, cause error) error {
+	what := "the file's URL"
+	if method != http.MethodGet {
+		what = "the endpoint's URL"
+	}
+	return fmt.Errorf("%w: %s %s: %v",
+		inbox.Errorf(inbox.EForbidden, "%s is refused: inboxd fetches only https URLs at public addresses, with at most %d redirects", what, MaxRedirects),
+		method, RedactURL(url), cause)
 }
 
 // checkDial is the dialer's Control hook: it sees the address a

@@ -15,6 +15,8 @@ var migrationUndo = map[int][]string{
 	7:  {`DROP INDEX tokens_expires`, `DROP INDEX widget_visitors_last_seen`},
 	8:  {`DROP INDEX outbox_channel`},
 	9:  {`DROP TABLE audit_log`},
+	13: {`DROP TABLE webhook_subscribers`, `DROP INDEX registered_contacts_conversation`},
+	14: {`DROP TABLE links`},
 	18: {`DROP INDEX messages_provider`, `CREATE INDEX messages_provider ON messages(channel_id, provider_id)`},
 }
 

@@ -30,6 +30,8 @@ document.addEventListener('DOMContentLoaded', () => {
     reopened: (a) => 'Reopened by a new message',
     tagged: (a) => (a.actor_name || 'An agent') + ' changed the tags' +
       ((a.data || {}).added ? ': +' + a.data.added.split(',').join(' +') : '') + ((a.data || {}).removed ? ' −' + a.data.removed.split(',').join(' −') : ''),
+    linked: (a) => (a.actor_name || 'An agent') + ' linked ' + ((a.data && (a.data.title || a.data.url)) || 'a ticket'),
+    unlinked: (a) => (a.actor_name || 'An agent') + ' removed the link ' + ((a.data && a.data.url) || ''),
   };
 
   function isMine() { return !!conv && (conv.participants || []).some((p) => p.id === me.id); }

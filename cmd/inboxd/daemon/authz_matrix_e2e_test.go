@@ -120,6 +120,13 @@ var authzMatrix = map[string]authzRow{
 	"DELETE /api/v1/canned/:id":                    {own: members("403", "ok", "ok"), other: other(members("404", "404", "404"))},
 	"GET /api/v1/conversations/:id/canned/:canned": {own: staff, other: other(members("404", "ok", "ok"))},
 
+	// Ticket links: read by who sees the conversation, changed by who
+	// may act on it; each DELETE call gets a fresh link (freshLink).
+	"GET /api/v1/conversations/:id/links":            {own: staff, other: other(members("404", "ok", "ok"))},
+	"POST /api/v1/conversations/:id/links":           {own: staff, other: other(members("404", "ok", "ok")), body: `{"url":"https://tickets.example.com/matrix"}`},
+	"DELETE /api/v1/conversations/:id/links/:linkID": {own: staff, other: other(members("404", "ok", "ok"))},
+	"POST /api/v1/conversations/:id/tickets":         {own: staff, other: other(members("404", "ok", "ok"))},
+
 	// Queues: agents see theirs; the override is for admins.
 	"GET /api/v1/queues":              {own: staff},
 	"PUT /api/v1/queues/:id/override": {own: adminsOnly, other: other(adminsOnly), body: `{"override":"auto"}`},
@@ -184,6 +191,7 @@ type matrixEnv struct {
 	admin        string           // an admin's token
 	userTokens   map[string]int64 // role -> an API token id of that role's user
 	otherTokenOf map[string]int64 // role -> another user's API token id
+	links        int              // links made by freshLink
 }
 
 func startMatrix(t *testing.T, d store.Dialect) *matrixEnv {
@@ -193,6 +201,7 @@ func startMatrix(t *testing.T, d store.Dialect) *matrixEnv {
 		w.WriteHeader(http.StatusBadRequest)
 	}))
 	t.Cleanup(refuse.Close)
+	desk := newTicketSystem(t)
 	yaml := fmt.Sprintf(`
 listen: 127.0.0.1:0
 database: {url: %q}
@@ -208,7 +217,8 @@ channels:
   - {id: salesite, kind: widget, name: Sales site, queue: sales, allowed_origins: ["https://example.com"], rate_limits: {ip_per_minute: 100000, visitor_per_minute: 100000}}
 integrations:
   webhooks: [{id: matrix, url: %q, secret: %q, events: [message.created]}]
-`, storetest.URL(t, d), secret, refuse.URL, secret, refuse.URL, refuse.URL, secret)
+  tickets: {create_url: %q, secret: %q, allow_private_fetch: true}
+`, storetest.URL(t, d), secret, refuse.URL, secret, refuse.URL, refuse.URL, secret, desk.URL, ticketSecret)
 	cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -401,6 +411,19 @@ func (m *matrixEnv) attachment(channel string, n int) int64 {
 	return ms.Items[0].Attachments[0].ID
 }
 
+// freshLink adds a link to conversation conv (as the owner), so that
+// each DELETE of the matrix has one to delete.
+func (m *matrixEnv) freshLink(conv string) int64 {
+	m.t.Helper()
+	var l struct{ ID int64 }
+	m.links++
+	if st := m.call("POST", "/api/v1/conversations/"+conv+"/links", m.owner,
+		map[string]string{"url": fmt.Sprintf("https://tickets.example.com/fresh/%d", m.links)}, &l); st != 201 {
+		m.t.Fatalf("fresh link on %s: %d", conv, st)
+	}
+	return l.ID
+}
+
 const hostileHTML = `<!doctype html><html><body><script>fetch("/api/v1/me").then(r=>r.text()).then(alert)</script></body></html>`
 
 // concrete fills a route's parameters with an object.
@@ -477,6 +500,9 @@ func TestEndToEndAuthorizationMatrix(t *testing.T) {
 						}
 						if mk := matrixPaths[key]; mk != nil {
 							path = mk(m, which == "own", n)
+						}
+						if strings.Contains(r.Path, ":linkID") {
+							path = strings.Replace(path, ":linkID", strconv.FormatInt(m.freshLink(obj), 10), 1)
 						}
 						st := m.do(r.Method, path, tok, row.body, nil)
 						calls++

@@ -443,6 +443,9 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR range", p)
 		}
 	}
+	if err := c.Integrations.validateTickets(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(c.Queues) == 0 {
 		bad("queues", "at least one queue is required")
 	}

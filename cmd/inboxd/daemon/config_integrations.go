@@ -9,11 +9,16 @@ import (
 
 	"github.com/inboxd/inboxd/adapters/providerhttp"
 	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/adapters/tickets"
 )
 
-// IntegrationsCfg tells other systems what happens in the inbox.
+// IntegrationsCfg is inboxd's calls to other systems: the event webhooks
+// that tell them what happens in the inbox, and the ticket system.
 type IntegrationsCfg struct {
-	Webhooks []WebhookCfg `yaml:"webhooks"`
+	// Tickets is the ticket system behind "Create ticket" (empty
+	// create_url: none).
+	Tickets  tickets.Config `yaml:"tickets"`
+	Webhooks []WebhookCfg   `yaml:"webhooks"`
 	// WebhookDelivery tunes every subscriber's retries.
 	WebhookDelivery WebhookDeliveryCfg `yaml:"webhook_delivery"`
 }
@@ -129,7 +134,32 @@ func (c *IntegrationsCfg) masked() map[string]any {
 		hooks = append(hooks, map[string]any{"id": w.ID, "url": maskURL(w.URL, func(string) bool { return true }),
 			"secret": mask(w.Secret), "events": w.Events, "queues": w.Queues, "include_notes": w.IncludeNotes})
 	}
-	return map[string]any{"webhooks": hooks, "webhook_delivery": map[string]any{
+	out := map[string]any{"webhooks": hooks, "webhook_delivery": map[string]any{
 		"base_delay": c.WebhookDelivery.BaseDelay.String(), "max_delay": c.WebhookDelivery.MaxDelay.String(),
 		"timeout": c.WebhookDelivery.Timeout.String()}}
+	if t := c.Tickets; t.Enabled() {
+		out["tickets"] = map[string]any{
+			"create_url": maskURL(t.CreateURL, func(string) bool { return true }), "secret": mask(t.Secret),
+			"label": t.Label, "system": t.System, "timeout": t.Timeout.String(), "allow_private_fetch": t.AllowPrivateFetch,
+		}
+	}
+	return out
+}
+
+// validateTickets applies the ticket system's defaults and checks it;
+// errors name the key.
+func (c *IntegrationsCfg) validateTickets() error {
+	if err := c.Tickets.Validate(); err != nil {
+		return prefixLines("integrations.tickets.", err)
+	}
+	return nil
+}
+
+// prefixLines puts prefix before each line of err (errors.Join's lines).
+func prefixLines(prefix string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return fmt.Errorf("%s", strings.Join(lines, "\n"))
 }

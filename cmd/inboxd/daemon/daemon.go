@@ -233,6 +233,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	linkOpts := wireLinks(w)
 
 	srv := api.New(api.Options{
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
@@ -245,6 +246,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		Queues:         queueOpts, Console: consoleOpts, Assign: wireAssign(w), Workspace: wireWorkspace(w), Webhooks: webhookOpts,
 		Contacts: api.ContactOptions{Reads: journal.NewContacts(st, infos),
 			Links: inbox.NewContactLinks(st, o.Clock, pump, infos, log.With("component", "contacts"))},
+		Links: linkOpts,
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)
