@@ -103,7 +103,7 @@ type Options struct {
 	Assign    AssignOptions
 	Workspace WorkspaceOptions
 	Contacts  ContactOptions
-	Links LinkOptions
+	Links     LinkOptions
 }
 
 // Server is the HTTP server's handler.

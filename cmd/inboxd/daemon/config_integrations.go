@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/inboxd/inboxd/adapters/providerhttp"
-	"github.com/inboxd/inboxd/inbox"
 	"github.com/inboxd/inboxd/adapters/tickets"
+	"github.com/inboxd/inboxd/inbox"
 )
 
 // IntegrationsCfg is inboxd's calls to other systems: the event webhooks

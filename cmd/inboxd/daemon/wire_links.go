@@ -1,9 +1,9 @@
 package daemon
 
 import (
+	"github.com/inboxd/inboxd/adapters/tickets"
 	"github.com/inboxd/inboxd/api"
 	"github.com/inboxd/inboxd/inbox"
-	"github.com/inboxd/inboxd/adapters/tickets"
 )
 
 // wireLinks builds ticket links and, when integrations.tickets names a
