@@ -36,6 +36,7 @@ type Tx interface {
 	ActionTx
 	OutboxTx
 	AuditTx
+	UserTx
 	// Savepoint and RollbackTo let one transaction carry many independent
 	// ingests (group commit): a failing one is undone alone.
 	Savepoint(ctx context.Context, name string) error
