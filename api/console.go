@@ -120,8 +120,8 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	}
 	var buf bytes.Buffer
 	entry := "layout.html"
-	if name == "login" {
-		entry = "login.html"
+	if name == "login" || name == "invite" {
+		entry = name + ".html"
 	}
 	if err := t.ExecuteTemplate(&buf, entry, p); err != nil {
 		return err

@@ -72,6 +72,8 @@ func (s *Server) queueOverride(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.record(c, &inbox.AuditEntry{Action: inbox.AuditQueueOverride, TargetType: "queue", TargetID: c.Param("id"),
+		Data: map[string]string{"after.override": string(req.Override)}})
 	return c.JSON(http.StatusOK, v)
 }
 

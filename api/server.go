@@ -96,8 +96,9 @@ type Options struct {
 	FeedsPerUser, FeedsPerVisitor int
 
 	// Per-feature options, each defined next to its routes.
-	Queues  QueueOptions
-	Console ConsoleOptions
+	Queues   QueueOptions
+	Console  ConsoleOptions
+	Accounts AccountOptions
 }
 
 // Server is the HTTP server's handler.
@@ -215,6 +216,8 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.queueRoutes()...)
 	rs = append(rs, s.typingRoutes()...)
 	rs = append(rs, s.consoleRoutes()...)
+	rs = append(rs, s.accountRoutes()...)
+	rs = append(rs, s.auditRoutes()...)
 	return rs
 }
 
