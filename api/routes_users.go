@@ -191,7 +191,8 @@ func (s *Server) createAccount(c echo.Context) error {
 	return c.JSON(http.StatusCreated, out)
 }
 
-// newLink makes a one-time link: the URL given out and what is stored (its
+// newLink makes a one-time link: the URL given out (absolute under
+// public_url; a path when public_url is not set) and what is stored (its
 // token's hash).
 func (s *Server) newLink(kind inbox.LinkKind) (inbox.Link, string) {
 	ttl := s.o.Accounts.InviteTTL
@@ -207,8 +208,8 @@ func (s *Server) newLink(kind inbox.LinkKind) (inbox.Link, string) {
 // in the answer (the admin passes the link on otherwise). The link is
 // never logged.
 func (s *Server) mailLink(c echo.Context, a *inbox.Account, kind inbox.LinkKind, url string, expires time.Time) bool {
-	if s.o.Accounts.Mailer == nil {
-		return false
+	if s.o.Accounts.Mailer == nil || !strings.Contains(url, "://") {
+		return false // no SMTP, or no public_url to link from a mail
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), mailTimeout)
 	defer cancel()

@@ -18,6 +18,10 @@ document.addEventListener('DOMContentLoaded', () => {
   function checked(form) {
     return [...form.querySelectorAll('input[name=queues]:checked')].map((i) => i.value);
   }
+  // absolute: without public_url the API answers a link's path.
+  function absolute(url) {
+    return url.startsWith('/') ? location.origin + url : url;
+  }
   function manageable(u) {
     return me.role === 'owner' || u.role === 'agent';
   }
@@ -50,7 +54,7 @@ document.addEventListener('DOMContentLoaded', () => {
       if (u.account_status === 'deactivated') {
         actions.append(el('button', { type: 'button', name: 'reactivate', onclick: () => act(u, 'reactivate', () => u.name + ' can log in again.') }, 'Reactivate'));
       } else {
-        actions.append(el('button', { type: 'button', name: 'password_reset', onclick: () => act(u, 'password-reset', (o) => 'Link for ' + u.name + (o.mailed ? ' (mailed)' : '') + ': ' + o.reset_url) }, 'Reset password'));
+        actions.append(el('button', { type: 'button', name: 'password_reset', onclick: () => act(u, 'password-reset', (o) => 'Link for ' + u.name + (o.mailed ? ' (mailed)' : '') + ': ' + absolute(o.reset_url)) }, 'Reset password'));
         actions.append(el('button', { type: 'button', name: 'deactivate', class: 'danger', onclick: () => act(u, 'deactivate', () => u.name + ' is deactivated.') }, 'Deactivate'));
       }
     }
@@ -79,7 +83,7 @@ document.addEventListener('DOMContentLoaded', () => {
     try {
       const out = await api('POST', '/api/v1/users', { email: f.email.value, name: f.name.value, role: f.role.value, queues: checked(inviteForm) });
       inviteForm.reset();
-      f.invite_url.value = out.invite_url;
+      f.invite_url.value = absolute(out.invite_url);
       link.hidden = false;
       result(inviteForm, out.mailed ? 'Invited: the link was mailed. It is also shown below.' : 'Invited: pass the link below on.');
       f.invite_url.select();
