@@ -4,12 +4,16 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"log/slog"
+	"mime/quotedprintable"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/inboxd/inboxd/cmd/inboxd/daemon"
 	"github.com/inboxd/inboxd/inbox"
+	"github.com/inboxd/inboxd/inbox/store"
 	"github.com/inboxd/inboxd/inbox/store/storetest"
 )
 
@@ -53,7 +57,9 @@ func (e *env) audit(action string) auditOut {
 // errCode calls and returns the status and the error code.
 func (e *env) errCode(method, path, token string, body any) (int, string) {
 	e.t.Helper()
-	var out struct{ Error struct{ Code, Field, Message string } }
+	var out struct {
+		Error struct{ Code, Field, Message string }
+	}
 	st := e.call(method, path, token, body, &out)
 	return st, out.Error.Code
 }
@@ -256,7 +262,9 @@ func TestEndToEndDeactivateAgent(t *testing.T) {
 			if again := e.openFeed("/api/v1/me/events", e.anna, false, ""); again.status != 401 {
 				t.Fatalf("a new feed: %d", again.status)
 			}
-			var wrong, gone struct{ Error struct{ Code, Message string } }
+			var wrong, gone struct {
+				Error struct{ Code, Message string }
+			}
 			stWrong := e.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "bob@example.com", "password": "not-bobs"}, &wrong)
 			stGone := e.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "anna@example.com", "password": "password-Anna"}, &gone)
 			if stGone != 401 || stWrong != stGone || wrong.Error != gone.Error {
@@ -424,5 +432,61 @@ func TestEndToEndAuditLog(t *testing.T) {
 				t.Fatalf("entries changed: %d -> %d", before, after)
 			}
 		})
+	}
+}
+
+// TestEndToEndInvitationMailed: with public_url and the notifications
+// SMTP, the invitation goes by mail with the same absolute link; the
+// link's token is not in the log, not even at debug level (the access
+// log prints the route instead of the path).
+func TestEndToEndInvitationMailed(t *testing.T) {
+	sink := startSMTPSink(t)
+	logs := &syncBuffer{}
+	yaml := fmt.Sprintf(`
+listen: 127.0.0.1:0
+public_url: https://inbox.example.com/
+database: {url: %q}
+bootstrap_owner: {email: owner@example.com, password: owner-password}
+auth: {invite_ttl: 2h}
+notifications:
+  smtp: {host: 127.0.0.1, port: %d, tls: none, from: "inboxd <noreply@example.com>"}
+queues:
+  - {id: support, name: Support}
+channels:
+  - {id: site, kind: widget, name: Website, queue: support}
+`, storetest.URL(t, store.SQLite), sink.addr.Port)
+	e := startYAML(t, yaml, daemon.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	var inv struct {
+		accountOut
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	if st := e.call("POST", "/api/v1/users", e.owner, map[string]any{"email": "ivy@example.com", "name": "Ivy", "role": "admin"}, &inv); st != 201 {
+		t.Fatalf("invite: %d", st)
+	}
+	if !inv.Mailed || !strings.HasPrefix(inv.InviteURL, "https://inbox.example.com/invite/ibx_") {
+		t.Fatalf("invite %+v", inv)
+	}
+	if d := time.Until(inv.ExpiresAt); d < 119*time.Minute || d > 121*time.Minute {
+		t.Fatalf("expires in %s, want auth.invite_ttl (2h)", d)
+	}
+	mails, rcpts := sink.received()
+	if len(mails) != 1 || rcpts[0][0] != "ivy@example.com" {
+		t.Fatalf("mails %d %v", len(mails), rcpts)
+	}
+	_, qp, _ := strings.Cut(string(mails[0]), "\r\n\r\n")
+	text, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(qp)))
+	if err != nil || !strings.Contains(string(text), inv.InviteURL) {
+		t.Fatalf("the mail does not carry the link: %v\n%s", err, mails[0])
+	}
+	token := linkToken(t, inv.InviteURL)
+	e.get("/invite/" + token)
+	if st := e.call("POST", "/api/v1/invitations/"+token+"/accept", "", map[string]string{"password": "ivys-password-1"}, nil); st != 200 {
+		t.Fatalf("accept: %d", st)
+	}
+	if !strings.Contains(logs.String(), "/invite/:token") {
+		t.Fatal("the access log does not show the page's route (is it at debug?)")
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Fatal("the link's token is in the log")
 	}
 }
