@@ -291,6 +291,9 @@ func TestEndToEndDeactivateAgent(t *testing.T) {
 			if st := e.call("GET", "/api/v1/me", e.anna, nil, nil); st != 401 {
 				t.Fatalf("old token after reactivation: %d", st)
 			}
+			if a := e.audit("user.reactivated").Items; len(a) != 1 || a[0].TargetID != fmt.Sprint(annaID) || a[0].ActorID == 0 {
+				t.Fatalf("user.reactivated %+v", a)
+			}
 			anna := e.login("anna@example.com", "password-Anna")
 			// A password reset link: the old password stops at its use.
 			if st := e.call("POST", fmt.Sprintf("/api/v1/users/%d/password-reset", annaID), ada, nil, &out); st != 200 || out.ResetURL == "" {
@@ -370,7 +373,7 @@ func TestEndToEndAuditLog(t *testing.T) {
 			if a := e.audit("token.deleted").Items; len(a) != 1 || a[0].TargetID != fmt.Sprint(ts.Items[0].ID) {
 				t.Fatalf("token.deleted %+v", a)
 			}
-			if a := e.audit("queue.override").Items; len(a) != 1 || a[0].TargetID != "support" || a[0].Data["after.override"] != "closed" {
+			if a := e.audit("queue.override").Items; len(a) != 1 || a[0].TargetID != "support" || a[0].Data["after.override"] != "closed" || a[0].Data["before.override"] != "auto" {
 				t.Fatalf("queue.override %+v", a)
 			}
 			// Filters and pages.
