@@ -308,7 +308,9 @@ func TestEndToEndDeactivateAgent(t *testing.T) {
 			if st, _ := e.loginFrom("", "anna@example.com", "password-Anna"); st != 401 {
 				t.Fatalf("old password after reset: %d", st)
 			}
-			e.login("anna@example.com", "annas-new-password")
+			anna = e.login("anna@example.com", "annas-new-password")
+			// A changed queue list ends her feeds: they reopen with the new rights.
+			rights := e.openFeed("/api/v1/me/events", anna, false, "")
 			// Edits: role and queues by an admin (agents only), checked.
 			if st, code := e.errCode("PUT", fmt.Sprintf("/api/v1/users/%d", annaID), ada, map[string]any{"queues": []string{"nowhere"}}); st != 400 || code != "invalid" {
 				t.Fatalf("unknown queue: %d %s", st, code)
@@ -319,6 +321,7 @@ func TestEndToEndDeactivateAgent(t *testing.T) {
 			if st := e.call("PUT", fmt.Sprintf("/api/v1/users/%d", annaID), ada, map[string]any{"queues": []string{"support", "sales"}}, &out); st != 200 || len(out.User.Queues) != 2 {
 				t.Fatalf("queues: %d %+v", st, out)
 			}
+			rights.endsWithin(t, "after a change of her queues", 2*time.Second)
 			if a := e.audit("user.updated").Items; len(a) == 0 || a[0].Data["before.queues"] != "support" || a[0].Data["after.queues"] != "support,sales" {
 				t.Fatalf("user.updated %+v", a)
 			}
