@@ -206,3 +206,50 @@ func TestAuditEntriesPages(t *testing.T) {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// TestLastOwnerRace: two owners deactivating each other at once: one
+// wins, the other gets a conflict; an active owner is always left.
+func TestLastOwnerRace(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		second := f.user("o2@example.com", "Oscar", inbox.RoleOwner, nil)
+		for round := 0; round < 5; round++ {
+			errs := make(chan error, 2)
+			go func() { _, err := f.svc.DeactivateUser(ctx, inbox.Actor{User: f.owner}, second.ID); errs <- err }()
+			go func() { _, err := f.svc.DeactivateUser(ctx, inbox.Actor{User: second}, f.owner.ID); errs <- err }()
+			e1, e2 := <-errs, <-errs
+			conflicts := 0
+			for _, err := range []error{e1, e2} {
+				switch {
+				case err == nil:
+				case inbox.ErrorCode(err) == inbox.EConflict:
+					conflicts++
+				default:
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if conflicts != 1 {
+				t.Fatalf("round %d: %v, %v: want exactly one conflict", round, e1, e2)
+			}
+			as, err := f.st.Accounts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			active := 0
+			for _, a := range as {
+				if a.Role == inbox.RoleOwner && a.Status == inbox.AccountActive {
+					active++
+				}
+			}
+			if active != 1 {
+				t.Fatalf("round %d: %d active owners", round, active)
+			}
+			// Both active again for the next round.
+			for _, id := range []int64{f.owner.ID, second.ID} {
+				if _, err := f.svc.ReactivateUser(ctx, inbox.Actor{User: f.owner}, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}
