@@ -95,6 +95,13 @@ func (s *Server) login(c echo.Context) error {
 			attrs = append(attrs, "user_id", u.ID)
 		}
 		s.o.Logger.Info("login failed", attrs...)
+		// What was typed as the email is not recorded for an unknown
+		// account: people type passwords into the wrong field.
+		e := &inbox.AuditEntry{Action: inbox.AuditLoginFailed, TargetType: "user", Data: map[string]string{"account": "unknown"}}
+		if u != nil {
+			e.TargetID, e.Data = strconv.FormatInt(u.ID, 10), map[string]string{"email": u.Email}
+		}
+		s.record(c, e)
 		return inbox.Errorf(inbox.EUnauthorized, "wrong email or password")
 	}
 	s.logins.succeed(email, ip, now)
@@ -106,6 +113,8 @@ func (s *Server) login(c echo.Context) error {
 	s.setCookie(c, SessionCookie, token, true, now.Add(SessionTTL))
 	s.setCookie(c, CSRFCookie, csrf, false, now.Add(SessionTTL))
 	s.o.Logger.Info("login", "user_id", u.ID, "ip", ip)
+	s.record(c, &inbox.AuditEntry{ActorID: u.ID, ActorName: u.Name, Action: inbox.AuditLogin, TargetType: "user",
+		TargetID: strconv.FormatInt(u.ID, 10)})
 	return c.JSON(http.StatusOK, map[string]any{"token": token, "user": userView(u)})
 }
 

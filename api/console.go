@@ -112,6 +112,15 @@ func consoleTemplates() map[string]*template.Template {
 	return out
 }
 
+// pageEntry is the template a page starts from: its own for the pages
+// shown before a login (no header, no session), else the layout.
+func pageEntry(name string) string {
+	if name == "login" || name == "invite" {
+		return name + ".html"
+	}
+	return "layout.html"
+}
+
 // render writes a page with the console's CSP.
 func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	t, ok := consolePages()[name]
@@ -119,10 +128,7 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 		return inbox.Errorf(inbox.EInternal, "no page %q", name)
 	}
 	var buf bytes.Buffer
-	entry := "layout.html"
-	if name == "login" {
-		entry = "login.html"
-	}
+	entry := pageEntry(name)
 	if err := t.ExecuteTemplate(&buf, entry, p); err != nil {
 		return err
 	}

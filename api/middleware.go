@@ -69,7 +69,11 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		d := time.Since(start)
 		s.metrics.observe(route, c.Request().Method, status, d)
-		attrs := []any{"method", c.Request().Method, "path", c.Request().URL.Path, "status", status,
+		path := c.Request().URL.Path
+		if linkRoutes[route] {
+			path = route // a one-time link's token is a credential
+		}
+		attrs := []any{"method", c.Request().Method, "path", path, "status", status,
 			"duration_ms", float64(d.Microseconds()) / 1000, "request_id", requestID(c), "ip", c.RealIP()}
 		if u := currentUser(c); u != nil {
 			attrs = append(attrs, "user_id", u.ID)

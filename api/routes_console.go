@@ -269,6 +269,8 @@ func (s *Server) createToken(c echo.Context) error {
 		return err
 	}
 	s.o.Logger.Info("api token created", "user_id", u.ID)
+	s.record(c, &inbox.AuditEntry{Action: inbox.AuditTokenCreated, TargetType: "token",
+		Data: map[string]string{"name": req.Name, "expires_at": formatOptional(expires)}})
 	var exp *time.Time
 	if !expires.IsZero() {
 		exp = &expires
@@ -289,6 +291,7 @@ func (s *Server) deleteToken(c echo.Context) error {
 	if err := st.DeleteAPIToken(c.Request().Context(), u.ID, id); err != nil {
 		return err
 	}
+	s.record(c, &inbox.AuditEntry{Action: inbox.AuditTokenDeleted, TargetType: "token", TargetID: strconv.FormatInt(id, 10)})
 	// The feeds opened with the token close now.
 	s.revalidateFeeds(c.Request().Context(), u.ID)
 	return c.NoContent(http.StatusNoContent)

@@ -68,11 +68,30 @@ func (s *Server) queueOverride(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	v, err := s.o.Queues.Manager.SetOverride(c.Request().Context(), currentUser(c), c.Param("id"), req.Override)
+	ctx := c.Request().Context()
+	before := s.queueOverrideOf(c, c.Param("id"))
+	v, err := s.o.Queues.Manager.SetOverride(ctx, currentUser(c), c.Param("id"), req.Override)
 	if err != nil {
 		return err
 	}
+	s.record(c, &inbox.AuditEntry{Action: inbox.AuditQueueOverride, TargetType: "queue", TargetID: v.ID,
+		Data: map[string]string{"before.override": before, "after.override": string(v.Override), "after.open": strconv.FormatBool(v.Open)}})
 	return c.JSON(http.StatusOK, v)
+}
+
+// queueOverrideOf is a queue's switch before a change, for the audit
+// log ("" when it cannot be read: the change goes on).
+func (s *Server) queueOverrideOf(c echo.Context, id string) string {
+	vs, err := s.o.Queues.Manager.List(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return ""
+	}
+	for _, v := range vs {
+		if v.ID == id {
+			return string(v.Override)
+		}
+	}
+	return ""
 }
 
 // queueContacts lists registered contacts (JSON pages, or all as CSV);

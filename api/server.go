@@ -104,6 +104,7 @@ type Options struct {
 	Workspace WorkspaceOptions
 	Contacts  ContactOptions
 	Links     LinkOptions
+	Accounts  AccountOptions
 }
 
 // Server is the HTTP server's handler.
@@ -226,6 +227,8 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.workspaceRoutes()...)
 	rs = append(rs, s.contactRoutes()...)
 	rs = append(rs, s.linkRoutes()...)
+	rs = append(rs, s.accountRoutes()...)
+	rs = append(rs, s.auditRoutes()...)
 	return rs
 }
 

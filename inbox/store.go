@@ -37,6 +37,7 @@ type Tx interface {
 	OutboxTx
 	AuditTx
 	AssignTx
+	UserTx
 	// Savepoint and RollbackTo let one transaction carry many independent
 	// ingests (group commit): a failing one is undone alone.
 	Savepoint(ctx context.Context, name string) error

@@ -225,18 +225,9 @@ func (m *Manager) WriteContactsCSV(ctx context.Context, viewer *inbox.User, queu
 	return cw.Error()
 }
 
-// formulaStarts are the characters that make a spreadsheet read a cell
-// as a formula, with their fullwidth forms (some spreadsheets fold them).
-const formulaStarts = "=+-@\t\r＝＋－＠"
-
 // cell keeps a customer's text from running as a formula when the export
 // is opened in a spreadsheet.
-func cell(s string) string {
-	if r, _ := utf8.DecodeRuneInString(s); s != "" && strings.ContainsRune(formulaStarts, r) {
-		return "'" + s
-	}
-	return s
-}
+func cell(s string) string { return inbox.SpreadsheetSafe(s) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -17,6 +17,7 @@ var migrationUndo = map[int][]string{
 	9:  {`DROP TABLE audit_log`},
 	13: {`DROP TABLE webhook_subscribers`, `DROP INDEX registered_contacts_conversation`},
 	14: {`DROP TABLE links`},
+	15: {`DROP TABLE user_links`},
 	18: {`DROP INDEX messages_provider`, `CREATE INDEX messages_provider ON messages(channel_id, provider_id)`},
 }
 

@@ -108,7 +108,7 @@ func (s *Store) Agents(ctx context.Context) ([]queues.Agent, error) {
 		ManualAt      sql.NullTime
 	}
 	if err := s.read(ctx).Raw(`SELECT ` + userCols + `, a.timezone, a.hours_open, a.hours_close, a.manual, a.manual_at
-		FROM users u LEFT JOIN agent_presence a ON a.user_id = u.id ORDER BY u.id`).Scan(&rs).Error; err != nil {
+		FROM users u LEFT JOIN agent_presence a ON a.user_id = u.id WHERE u.deactivated_at IS NULL ORDER BY u.id`).Scan(&rs).Error; err != nil {
 		return nil, classify(err)
 	}
 	out := make([]queues.Agent, len(rs))

@@ -74,10 +74,11 @@ func (s *Store) CountUsers(ctx context.Context, role inbox.Role) (int64, error) 
 }
 
 // Credentials returns the user with that email and its password hash, for
-// login; a nil user when there is none.
+// login; a nil user when there is none or it is deactivated (which a login
+// answers as it answers a wrong password).
 func (s *Store) Credentials(ctx context.Context, email string) (*inbox.User, string, error) {
 	var rs []userRow
-	if err := s.read(ctx).Raw(`SELECT `+userCols+` FROM users u WHERE u.email = ?`, email).Scan(&rs).Error; err != nil {
+	if err := s.read(ctx).Raw(`SELECT `+userCols+` FROM users u WHERE u.email = ? AND u.deactivated_at IS NULL`, email).Scan(&rs).Error; err != nil {
 		return nil, "", classify(err)
 	}
 	if len(rs) == 0 {
@@ -123,7 +124,10 @@ func (s *Store) UserByToken(ctx context.Context, hash string, now time.Time) (*i
 		ExpiresAt  sql.NullTime
 		LastUsedAt sql.NullTime
 	}
-	if err := s.read(ctx).Raw(`SELECT id, user_id, kind, expires_at, last_used_at FROM tokens WHERE hash = ?`, hash).
+	// A deactivated user's tokens are deleted with the deactivation; the
+	// join keeps one written by a racing login from working.
+	if err := s.read(ctx).Raw(`SELECT t.id, t.user_id, t.kind, t.expires_at, t.last_used_at FROM tokens t
+		JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND u.deactivated_at IS NULL`, hash).
 		Scan(&toks).Error; err != nil {
 		return nil, "", classify(err)
 	}

@@ -127,6 +127,17 @@ var authzMatrix = map[string]authzRow{
 	"DELETE /api/v1/conversations/:id/links/:linkID": {own: staff, other: other(members("404", "ok", "ok"))},
 	"POST /api/v1/conversations/:id/tickets":         {own: staff, other: other(members("404", "ok", "ok"))},
 
+	// Users: admins manage agents (their own object: a fresh agent), only
+	// owners manage owners (someone else's: the owner); the one-time
+	// link is its own credential (a wrong one: 404 for everyone).
+	"POST /api/v1/users":                     {own: adminsOnly, body: `{"email":"matrix@example.com","name":"Matrix","role":"agent"}`},
+	"PUT /api/v1/users/:id":                  {own: adminsOnly, other: other(members("403", "403", "ok")), body: `{"name":"Renamed"}`},
+	"POST /api/v1/users/:id/deactivate":      {own: adminsOnly, other: other(members("403", "403", "ok"))},
+	"POST /api/v1/users/:id/reactivate":      {own: adminsOnly, other: other(members("403", "403", "ok"))},
+	"POST /api/v1/users/:id/password-reset":  {own: adminsOnly, other: other(members("403", "403", "ok"))},
+	"POST /api/v1/invitations/:token/accept": {own: all("404"), body: `{"password":"matrix-password"}`},
+	"GET /api/v1/audit":                      {own: adminsOnly},
+
 	// Queues: agents see theirs; the override is for admins.
 	"GET /api/v1/queues":              {own: staff},
 	"PUT /api/v1/queues/:id/override": {own: adminsOnly, other: other(adminsOnly), body: `{"override":"auto"}`},
@@ -176,6 +187,9 @@ var authzMatrix = map[string]authzRow{
 	"GET /canned":            {own: all("ok")},
 	"GET /contacts":          {own: all("ok")},
 	"GET /contacts/:id":      {own: all("ok"), other: other(all("ok"))},
+	"GET /users":             {own: cells{"ok", "ok", "403", "ok", "ok"}},
+	"GET /audit":             {own: cells{"ok", "ok", "403", "ok", "ok"}},
+	"GET /invite/:token":     {own: all("ok")},
 	"GET /console/*":         {own: all("ok")},
 
 	// Event webhooks: the state for owners and admins, a replay for owners.
@@ -341,6 +355,25 @@ func (m *matrixEnv) objects(route string, n int) (own, theirs string) {
 		a := m.send("crm", fmt.Sprintf("ct-own-%d", n), fmt.Sprintf("ct-own-%d", n), "hello")
 		b := m.send("shop", fmt.Sprintf("ct-other-%d", n), fmt.Sprintf("ct-other-%d", n), "hello")
 		return strconv.FormatInt(m.contactOf(a.ConversationID), 10), strconv.FormatInt(m.contactOf(b.ConversationID), 10)
+	case strings.HasPrefix(route, "/api/v1/users/:id"):
+		// Own: a fresh agent each route; someone else's: the owner.
+		u := &inbox.User{Email: fmt.Sprintf("target-%d@example.com", n), Name: "Target", Role: inbox.RoleAgent, CreatedAt: time.Now().UTC()}
+		if err := m.d.Store.CreateUser(context.Background(), u, "x"); err != nil {
+			m.t.Fatal(err)
+		}
+		var us struct {
+			Items []struct {
+				ID   int64
+				Role string
+			}
+		}
+		m.call("GET", "/api/v1/users", m.owner, nil, &us)
+		for _, x := range us.Items {
+			if x.Role == "owner" {
+				return strconv.FormatInt(u.ID, 10), strconv.FormatInt(x.ID, 10)
+			}
+		}
+		m.t.Fatal("no owner listed")
 	case route == "/api/v1/activity":
 		return "?queue=support", "?queue=sales"
 	case strings.Contains(route, "/queues/:id"):

@@ -41,6 +41,7 @@ type Config struct {
 	Limits         LimitsCfg     `yaml:"limits"`
 	Outbox         OutboxCfg     `yaml:"outbox"`
 	Events         EventsCfg     `yaml:"events"`
+	Auth           AuthCfg       `yaml:"auth"`
 	// TrustedProxies are the reverse proxies (CIDR ranges or addresses)
 	// whose X-Forwarded-For inboxd believes; empty: the connection's
 	// address is the client's and forwarding headers are ignored.
@@ -261,6 +262,9 @@ func (c *Config) applyDefaults() {
 		c.Presence.IdleAfter = 15 * time.Minute
 	}
 	c.Integrations.applyDefaults()
+	if c.Auth.InviteTTL == 0 {
+		c.Auth.InviteTTL = api.DefaultInviteTTL
+	}
 	if c.Events.Retention == 0 {
 		c.Events.Retention = 7 * 24 * time.Hour
 	}
@@ -404,6 +408,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReopenWindow < 0 {
 		bad("reopen_window", "must not be negative")
+	}
+	if c.Auth.InviteTTL < 5*time.Minute || c.Auth.InviteTTL > 30*24*time.Hour {
+		bad("auth.invite_ttl", "must be between 5m and 720h")
 	}
 	if c.Events.Retention < time.Hour {
 		bad("events.retention", "must be at least 1h")
@@ -555,7 +562,8 @@ func (c *Config) Masked() map[string]any {
 		"bootstrap_owner.email": c.BootstrapOwner.Email, "bootstrap_owner.password": mask(c.BootstrapOwner.Password),
 		"reopen_window": c.ReopenWindow.String(), "queues": qs, "channels": chans, "trusted_proxies": c.TrustedProxies,
 		"notifications.smtp.host": c.Notifications.SMTP.Host, "notifications.smtp.password": mask(c.Notifications.SMTP.Password),
-		"integrations": c.Integrations.masked(),
+		"integrations":    c.Integrations.masked(),
+		"auth.invite_ttl": c.Auth.InviteTTL.String(),
 	}
 }
 

@@ -76,6 +76,8 @@ func TestValidationNamesKeys(t *testing.T) {
 		{"queues: [{id: s}]\nlog: {level: loud}", "log.level:"},
 		{"queues: [{id: s}]\nreopen_window: soon", "reopen_window"},
 		{"queues: [{id: s}]\nevents: {retention: 10m}", "events.retention: must be at least 1h"},
+		{"queues: [{id: s}]\nauth: {invite_ttl: 1m}", "auth.invite_ttl: must be between 5m and 720h"},
+		{"queues: [{id: s}]\nauth: {invite_ttl: 1000h}", "auth.invite_ttl: must be between 5m and 720h"},
 		{"queues: [{id: s}]\ntrusted_proxies: [127.0.0.1/32, proxy.local]", `trusted_proxies[1]: "proxy.local" is not an IP address or CIDR range`},
 		{"queues: [{id: s}]\ntrusted_proxies: [10.0.0.0/33]", `trusted_proxies[0]:`},
 		{"queues: [{id: s}]\ntrusted_proxies: 10.0.0.1", `trusted_proxies`},

@@ -234,6 +234,10 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	linkOpts := wireLinks(w)
+	accountOpts, err := wireAccounts(w)
+	if err != nil {
+		return nil, err
+	}
 
 	srv := api.New(api.Options{
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
@@ -246,7 +250,8 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		Queues:         queueOpts, Console: consoleOpts, Assign: wireAssign(w), Workspace: wireWorkspace(w), Webhooks: webhookOpts,
 		Contacts: api.ContactOptions{Reads: journal.NewContacts(st, infos),
 			Links: inbox.NewContactLinks(st, o.Clock, pump, infos, log.With("component", "contacts"))},
-		Links: linkOpts,
+		Links:    linkOpts,
+		Accounts: accountOpts,
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)

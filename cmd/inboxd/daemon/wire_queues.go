@@ -2,14 +2,11 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
-	"github.com/inboxd/inboxd/adapters/email"
 	"github.com/inboxd/inboxd/api"
 	"github.com/inboxd/inboxd/inbox"
-	"github.com/inboxd/inboxd/inbox/notify"
 	"github.com/inboxd/inboxd/inbox/queues"
 	"github.com/inboxd/inboxd/journal"
 )
@@ -32,16 +29,9 @@ func wireQueues(ctx context.Context, w *wiring) (api.QueueOptions, error) {
 		}
 		qs = append(qs, q)
 	}
-	var mailer notify.Mailer
-	if sc := w.cfg.Notifications.SMTP; sc.Host != "" {
-		cfg := email.SMTPConfig{Host: sc.Host, Port: sc.Port, TLS: sc.TLS, Username: sc.Username, Password: sc.Password}
-		if err := cfg.Validate("notifications.smtp"); err != nil {
-			return api.QueueOptions{}, err
-		}
-		if strings.TrimSpace(sc.From) == "" {
-			return api.QueueOptions{}, fmt.Errorf("notifications.smtp.from: is required")
-		}
-		mailer = email.NewMailer(cfg, sc.From)
+	mailer, err := notificationMailer(w.cfg)
+	if err != nil {
+		return api.QueueOptions{}, err
 	}
 	m := queues.New(queues.Options{
 		Store: w.store, Service: w.service, Publisher: queuePublisher(w), Clock: w.clock,
