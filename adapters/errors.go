@@ -21,6 +21,8 @@ var statusOf = map[string]int{
 	inbox.ERateLimited:  http.StatusTooManyRequests,
 	inbox.EUnavailable:  http.StatusServiceUnavailable,
 	inbox.EInternal:     http.StatusInternalServerError,
+	inbox.E2FARequired:  http.StatusUnauthorized,
+	inbox.E2FAEnrolment: http.StatusForbidden,
 }
 
 // RetryAfter is the Retry-After (seconds) of an unavailable or rate-limited

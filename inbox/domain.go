@@ -64,6 +64,11 @@ type User struct {
 	// Queues the user serves; empty means every queue.
 	Queues    []string
 	CreatedAt time.Time
+	// TwoFactor: logins need a TOTP or recovery code (twofactor.go).
+	TwoFactor bool
+	// HasPassword: the account can log in with a password (single
+	// sign-on accounts need not have one).
+	HasPassword bool
 }
 
 // Status is a conversation's state.

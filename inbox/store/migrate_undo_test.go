@@ -16,6 +16,8 @@ var migrationUndo = map[int][]string{
 	7: {`DROP INDEX tokens_expires`, `DROP INDEX widget_visitors_last_seen`},
 	8: {`DROP INDEX outbox_channel`},
 	9: {`DROP TABLE audit_log`},
+	16: {`DROP TABLE oidc_logins`, `DROP TABLE recovery_codes`, `ALTER TABLE users DROP COLUMN totp_last_step`,
+		`ALTER TABLE users DROP COLUMN totp_enabled_at`, `ALTER TABLE users DROP COLUMN totp_secret`},
 }
 
 // undoAfter takes a fresh store back to schema version v, newest
@@ -27,6 +29,13 @@ func undoAfter(t *testing.T, st *store.Store, v int) {
 		t.Fatal(err)
 	}
 	for ver := cur; ver > v; ver-- {
+		var applied int64
+		if err := st.DB().Raw(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, ver).Scan(&applied).Error; err != nil {
+			t.Fatal(err)
+		}
+		if applied == 0 {
+			continue // a number another branch uses, not in this build
+		}
 		undo, ok := migrationUndo[ver]
 		if !ok {
 			t.Fatalf("no undo for migration %d: add it to migrationUndo", ver)

@@ -20,13 +20,15 @@ type userRow struct {
 	Notifications string
 	CreatedAt     time.Time
 	LastSeenAt    sql.NullTime
+	TotpEnabledAt sql.NullTime
 }
 
-const userCols = `u.id, u.email, u.name, u.role, u.password_hash, u.presence, u.queues, u.notifications, u.created_at, u.last_seen_at`
+const userCols = `u.id, u.email, u.name, u.role, u.password_hash, u.presence, u.queues, u.notifications, u.created_at, u.last_seen_at, u.totp_enabled_at`
 
 func (r *userRow) domain() *inbox.User {
 	u := &inbox.User{ID: r.ID, Email: r.Email, Name: r.Name, Role: inbox.Role(r.Role),
-		Presence: inbox.Presence(r.Presence), CreatedAt: r.CreatedAt.UTC()}
+		Presence: inbox.Presence(r.Presence), CreatedAt: r.CreatedAt.UTC(),
+		TwoFactor: r.TotpEnabledAt.Valid, HasPassword: r.PasswordHash != ""}
 	if r.Queues != "" {
 		u.Queues = strings.Split(r.Queues, ",")
 	}
