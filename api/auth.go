@@ -45,6 +45,10 @@ func HashToken(token string) string {
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// Code or RecoveryCode: the second factor, when the user has one
+	// (twofactor.go).
+	Code         string `json:"code"`
+	RecoveryCode string `json:"recovery_code"`
 }
 
 // UserView is a user as the API shows it.
@@ -74,6 +78,9 @@ func (s *Server) login(c echo.Context) error {
 	if email == "" || req.Password == "" {
 		return inbox.Invalid("email", "email and password are required")
 	}
+	if err := s.passwordLoginAllowed(email); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	now := s.o.Clock.Now()
 	ip := c.RealIP()
@@ -96,6 +103,9 @@ func (s *Server) login(c echo.Context) error {
 		}
 		s.o.Logger.Info("login failed", attrs...)
 		return inbox.Errorf(inbox.EUnauthorized, "wrong email or password")
+	}
+	if err := s.secondFactor(c, u, email, req.Code, req.RecoveryCode); err != nil {
+		return err
 	}
 	s.logins.succeed(email, ip, now)
 	token, th := NewToken()

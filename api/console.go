@@ -120,8 +120,8 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	}
 	var buf bytes.Buffer
 	entry := "layout.html"
-	if name == "login" {
-		entry = "login.html"
+	if name == "login" || name == "sso_error" { // pages without the console's layout
+		entry = name + ".html"
 	}
 	if err := t.ExecuteTemplate(&buf, entry, p); err != nil {
 		return err
@@ -144,6 +144,9 @@ func (s *Server) consolePage(name, title string, admin bool, data func(c echo.Co
 				return c.Redirect(http.StatusSeeOther, "/login?next="+safeNext(c.Request().URL.RequestURI()))
 			}
 			return err
+		}
+		if inbox.NeedsEnrolment(u, s.o.Auth.Require2FA) && name != "settings" {
+			return c.Redirect(http.StatusSeeOther, "/settings#two-factor")
 		}
 		p := page{Title: title, Page: name, User: userView(u), Admin: u.Role.IsAdmin(), Queues: s.visibleQueues(u)}
 		if admin && !u.Role.IsAdmin() {
@@ -185,7 +188,7 @@ func (s *Server) loginPage(c echo.Context) error {
 	if _, err := s.authenticate(c); err == nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return s.render(c, http.StatusOK, "login", page{Title: "Log in", Page: "login"})
+	return s.render(c, http.StatusOK, "login", page{Title: "Log in", Page: "login", Data: s.loginData()})
 }
 
 // home sends admins to the journal and agents to their conversations.

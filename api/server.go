@@ -98,6 +98,7 @@ type Options struct {
 	// Per-feature options, each defined next to its routes.
 	Queues  QueueOptions
 	Console ConsoleOptions
+	Auth    AuthOptions
 }
 
 // Server is the HTTP server's handler.
@@ -113,6 +114,10 @@ type Server struct {
 	dummyHash string
 	feeds     *feedSet
 	owners    *feedOwners
+	// oidc is the single sign-on provider (nil: none); ssoStarts bounds
+	// the sign-ins an address starts (oidc.go).
+	oidc      *oidcClient
+	ssoStarts *throttle
 }
 
 //go:embed openapi.yaml
@@ -155,6 +160,7 @@ func New(o Options) *Server {
 	for _, c := range o.Channels {
 		s.channels[c.ID] = c
 	}
+	s.initAuth()
 	s.feeds = newFeedSet(o.Heartbeat)
 	s.owners = newFeedOwners()
 	o.Hub.Attach(s.feeds)
@@ -215,6 +221,8 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.queueRoutes()...)
 	rs = append(rs, s.typingRoutes()...)
 	rs = append(rs, s.consoleRoutes()...)
+	rs = append(rs, s.twoFactorRoutes()...)
+	rs = append(rs, s.oidcRoutes()...)
 	return rs
 }
 
@@ -260,6 +268,9 @@ func (s *Server) guard(r Route) echo.HandlerFunc {
 		}
 		if r.Access == Admin && !u.Role.IsAdmin() {
 			return inbox.Errorf(inbox.EForbidden, "this needs an owner or admin")
+		}
+		if err := s.enrolmentGate(r, u); err != nil {
+			return err
 		}
 		return r.h(c)
 	}

@@ -41,6 +41,7 @@ type Config struct {
 	Limits         LimitsCfg     `yaml:"limits"`
 	Outbox         OutboxCfg     `yaml:"outbox"`
 	Events         EventsCfg     `yaml:"events"`
+	Auth           AuthCfg       `yaml:"auth"`
 	// TrustedProxies are the reverse proxies (CIDR ranges or addresses)
 	// whose X-Forwarded-For inboxd believes; empty: the connection's
 	// address is the client's and forwarding headers are ignored.
@@ -420,6 +421,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format", "must be text or json")
 	}
+	c.validateAuth(bad)
 	if c.Limits.MaxBody < 1024 {
 		bad("limits.max_body", "must be at least 1024 bytes")
 	}
@@ -547,6 +549,7 @@ func (c *Config) Masked() map[string]any {
 		"bootstrap_owner.email": c.BootstrapOwner.Email, "bootstrap_owner.password": mask(c.BootstrapOwner.Password),
 		"reopen_window": c.ReopenWindow.String(), "queues": qs, "channels": chans, "trusted_proxies": c.TrustedProxies,
 		"notifications.smtp.host": c.Notifications.SMTP.Host, "notifications.smtp.password": mask(c.Notifications.SMTP.Password),
+		"auth": c.maskedAuth(),
 	}
 }
 
