@@ -40,7 +40,7 @@ type testIdP struct {
 // idpIdentity is who the provider signs in, and how the token is made.
 type idpIdentity struct {
 	Email    string
-	Verified any    // true, false or "true"
+	Verified any // true, false or "true"
 	Name     string
 	Audience string // "" : the client id
 	Expired  bool
