@@ -59,6 +59,8 @@ type UserView struct {
 	Role   inbox.Role     `json:"role"`
 	Status inbox.Presence `json:"status"`
 	Queues []string       `json:"queues"`
+	// TwoFactor: logins need a TOTP or recovery code.
+	TwoFactor bool `json:"two_factor"`
 }
 
 func userView(u *inbox.User) UserView {
@@ -66,7 +68,7 @@ func userView(u *inbox.User) UserView {
 	if q == nil {
 		q = []string{}
 	}
-	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Presence, Queues: q}
+	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Presence, Queues: q, TwoFactor: u.TwoFactor}
 }
 
 func (s *Server) login(c echo.Context) error {

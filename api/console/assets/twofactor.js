@@ -79,5 +79,38 @@ document.addEventListener('DOMContentLoaded', () => {
     }
   });
 
+  // Owners: reset another user's second factor (DELETE /api/v1/users/{id}/2fa).
+  const reset = document.getElementById('reset-2fa');
+  function users() {
+    return api('GET', '/api/v1/users').then((r) => {
+      const me = String(ibx.me && ibx.me.id);
+      const on = (r.items || []).filter((u) => u.two_factor && String(u.id) !== me);
+      reset.user.replaceChildren(...on.map((u) => {
+        const o = document.createElement('option');
+        o.value = u.id;
+        o.textContent = u.name + ' <' + u.email + '>';
+        return o;
+      }));
+      reset.reset_2fa.disabled = on.length === 0;
+      if (on.length === 0) result(reset, 'Nobody else has two-factor authentication on.');
+    }).catch((e) => result(reset, e.message, true));
+  }
+  if (reset) {
+    reset.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const opt = reset.user.selectedOptions[0];
+      if (!opt) return;
+      try {
+        await api('DELETE', '/api/v1/users/' + encodeURIComponent(reset.user.value) + '/2fa');
+        const who = opt.textContent;
+        await users();
+        result(reset, 'Reset for ' + who + '.');
+      } catch (e) {
+        result(reset, e.message, true);
+      }
+    });
+    users();
+  }
+
   load();
 });

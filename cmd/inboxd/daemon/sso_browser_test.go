@@ -105,6 +105,17 @@ func TestConsoleTwoFactorBrowser(t *testing.T) {
 	b.wait(again, "the refusal", `document.querySelector('form.login .error').textContent.includes('used already')`)
 	rc := loginWith("recovery", "recovery_code", recovery[0])
 	b.wait(rc, "landing on /inbox", `location.pathname === "/inbox"`)
+
+	// The owner resets Anna's from Settings; she logs in with her password alone.
+	ot := b.tab("owner")
+	b.login(ot, e.base, "owner@example.com", "owner-password", "/journal")
+	b.do(ot, chromedp.Navigate(e.base+"/settings#two-factor"))
+	b.wait(ot, "Anna in the reset list", `[...document.querySelectorAll('#reset-2fa option')].some(o => o.textContent.startsWith('Anna'))`)
+	b.do(ot, chromedp.Click(chromedp.CSS(`#reset-2fa button[name=reset_2fa]`)))
+	b.wait(ot, "the reset", `document.querySelector('#reset-2fa .result').textContent.startsWith('Reset for Anna')`)
+	if st := e.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "anna@example.com", "password": "password-Anna"}, nil); st != 200 {
+		t.Fatalf("login after the reset: %d", st)
+	}
 	if len(b.errs) > 0 {
 		t.Fatalf("browser errors: %v", b.errs)
 	}

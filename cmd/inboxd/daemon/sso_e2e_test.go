@@ -23,6 +23,10 @@ import (
 // startSSO starts a daemon with auth.oidc pointing at a test provider.
 // extra is more YAML under auth: (indented by two spaces).
 func startSSO(t *testing.T, d store.Dialect, extra string) (*env, *testIdP) {
+	return startSSOWith(t, d, true, extra)
+}
+
+func startSSOWith(t *testing.T, d store.Dialect, autoCreate bool, extra string) (*env, *testIdP) {
 	t.Helper()
 	idp := newTestIdP(t)
 	addr := freeAddr(t)
@@ -44,9 +48,9 @@ auth:
     client_secret: %s
     allowed_domains: [example.com]
     default_queues: [sales]
-    auto_create: true
+    auto_create: %v
     button_label: Sign in with TestID
-%s`, addr, addr, storetest.URL(t, d), secret, idp.URL, idpClientID, idpClientSecret, extra)
+%s`, addr, addr, storetest.URL(t, d), secret, idp.URL, idpClientID, idpClientSecret, autoCreate, extra)
 	return startYAML(t, yaml, daemon.Options{}), idp
 }
 
@@ -264,6 +268,12 @@ func TestEndToEndPasswordLoginOff(t *testing.T) {
 		t.Fatalf("unknown email: %d (must answer as for any other account)", st)
 	}
 	e.login("owner@example.com", "owner-password") // the break-glass account
+	// Without auto_create an unknown (verified, allowed) email has no way in.
+	e2, idp := startSSOWith(t, store.SQLite, false, "")
+	idp.set(idpIdentity{Email: "stranger@example.com", Verified: true})
+	if r := ssoLogin(t, e2.base, nil); r.status != 403 || r.reason != "no_account" {
+		t.Fatalf("unknown email without auto_create: %d %q", r.status, r.reason)
+	}
 	resp, err := http.Get(e.base + "/login")
 	if err != nil {
 		t.Fatal(err)
