@@ -186,6 +186,12 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		} else {
 			s.o.Logger.Info("sso: login refused", "ip", c.RealIP(), "reason", se.reason)
 		}
+		if se.reason != "state_mismatch" && se.reason != "state_expired" {
+			e := s.auditEntry(c, nil, inbox.AuditLoginFailed, 0)
+			e.TargetType, e.TargetID = "", ""
+			e.Data = map[string]string{"method": "oidc", "reason": se.reason}
+			s.audit(c.Request().Context(), e)
+		}
 		return s.ssoPage(c, se)
 	}
 	if err := s.startSession(c, u, "oidc"); err != nil {
@@ -223,10 +229,6 @@ func (cl oidcClaims) verified() bool {
 func (s *Server) oidcIdentify(c echo.Context) (*inbox.User, string, error) {
 	ctx, now := c.Request().Context(), s.o.Clock.Now()
 	q := c.QueryParams()
-	if e := q.Get("error"); e != "" {
-		return nil, "", ssoRefuse(http.StatusUnauthorized, "provider_error",
-			"The sign-in provider did not sign you in ("+safeWord(e)+").")
-	}
 	state := q.Get("state")
 	ck, err := c.Cookie(oidcCookie)
 	if state == "" || err != nil || len(state) > 200 || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(state)) != 1 {
@@ -239,6 +241,12 @@ func (s *Server) oidcIdentify(c echo.Context) (*inbox.User, string, error) {
 	}
 	if !ok {
 		return nil, "", ssoRefuse(http.StatusBadRequest, "state_expired", "This sign-in has expired or was used already. Start again.")
+	}
+	// From here on a refusal follows a sign-in this browser started
+	// (bounded by the starts' throttle): it is audited as login_failed.
+	if e := q.Get("error"); e != "" {
+		return nil, "", ssoRefuse(http.StatusUnauthorized, "provider_error",
+			"The sign-in provider did not sign you in ("+safeWord(e)+").")
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 2048 {

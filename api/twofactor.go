@@ -324,6 +324,9 @@ func (s *Server) secondFactor(c echo.Context, u *inbox.User, email, code, recove
 	if !ok {
 		d := s.logins.fail(email, ip, now)
 		s.o.Logger.Info("login failed", "ip", ip, "user_id", u.ID, "reason", "2fa", "locked_for", d.String())
+		e := s.auditEntry(c, u, inbox.AuditLoginFailed, u.ID)
+		e.Data = map[string]string{"method": "password", "reason": "2fa"}
+		s.audit(ctx, e)
 		if d > 0 {
 			return tooManyLogins(c, d)
 		}

@@ -213,6 +213,12 @@ func TestEndToEndSSORefusals(t *testing.T) {
 				}
 			})
 		}
+		// Refusals after a started sign-in are audited (state failures are not: anyone can send them).
+		var failed []string
+		e.d.Store.DB().Raw(`SELECT data FROM audit_log WHERE action = 'login_failed' ORDER BY id`).Scan(&failed)
+		if len(failed) != 8 || !strings.Contains(failed[0], "wrong_audience") || !strings.Contains(failed[0], "oidc") {
+			t.Fatalf("login_failed entries: %v", failed)
+		}
 		// A state works once: replaying a callback URL is refused.
 		idp.set(idpIdentity{Email: "anna@example.com", Verified: true})
 		var callback *url.URL

@@ -155,6 +155,11 @@ func TestEndToEndTwoFactor(t *testing.T) {
 		if st := login(map[string]string{}, nil); st != 200 {
 			t.Fatalf("login after the reset: %d", st)
 		}
+		var failures int64
+		e.d.Store.DB().Raw(`SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed' AND data LIKE '%2fa%'`).Scan(&failures)
+		if failures != 3 { // the reused confirming code, the code used twice, the recovery code used twice
+			t.Fatalf("%d login_failed entries for codes, want 3", failures)
+		}
 		var actions []string
 		e.d.Store.DB().Raw(`SELECT action FROM audit_log WHERE action LIKE '2fa.%' ORDER BY id`).Scan(&actions)
 		if want := []string{"2fa.enabled", "2fa.disabled", "2fa.enabled", "2fa.reset"}; fmt.Sprint(actions) != fmt.Sprint(want) {
