@@ -70,28 +70,34 @@ const (
 type oidcClient struct {
 	o OIDCOptions
 
+	now func() time.Time
+
 	mu       sync.Mutex
 	provider *oidc.Provider
+	// verifier checks ID tokens with the provider's keys, fetched once and
+	// again when a token names a key it does not know (rotation).
+	verifier *oidc.IDTokenVerifier
 }
 
 func (oc *oidcClient) ctx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, oc.o.HTTPClient)
 }
 
-func (oc *oidcClient) get(ctx context.Context) (*oidc.Provider, error) {
+func (oc *oidcClient) get(ctx context.Context) (*oidc.Provider, *oidc.IDTokenVerifier, error) {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	if oc.provider != nil {
-		return oc.provider, nil
+		return oc.provider, oc.verifier, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	p, err := oidc.NewProvider(oc.ctx(ctx), oc.o.Issuer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	oc.provider = p
-	return p, nil
+	oc.verifier = p.VerifierContext(oc.ctx(context.Background()), &oidc.Config{ClientID: oc.o.ClientID, Now: oc.now})
+	return p, oc.verifier, nil
 }
 
 func (oc *oidcClient) config(p *oidc.Provider) *oauth2.Config {
@@ -136,7 +142,7 @@ func (s *Server) oidcLogin(c echo.Context) error {
 		return s.ssoPage(c, ssoRefuse(http.StatusTooManyRequests, "rate_limited", "Too many sign-ins from your address: try again in a few minutes."))
 	}
 	s.ssoStarts.fail(ip, now)
-	p, err := s.oidc.get(c.Request().Context())
+	p, _, err := s.oidc.get(c.Request().Context())
 	if err != nil {
 		s.o.Logger.Warn("sso: provider discovery failed", "issuer", s.o.Auth.OIDC.Issuer, "err", err)
 		return s.ssoPage(c, ssoRefuse(http.StatusBadGateway, "provider_unavailable", "The sign-in provider cannot be reached. Try again later, or log in with your password."))
@@ -252,7 +258,7 @@ func (s *Server) oidcIdentify(c echo.Context) (*inbox.User, string, error) {
 	if code == "" || len(code) > 2048 {
 		return nil, "", ssoRefuse(http.StatusBadRequest, "no_code", "The sign-in provider sent no authorization code. Start again.")
 	}
-	p, err := s.oidc.get(ctx)
+	p, verifier, err := s.oidc.get(ctx)
 	if err != nil {
 		s.o.Logger.Warn("sso: provider discovery failed", "issuer", s.oidc.o.Issuer, "err", err)
 		return nil, "", ssoRefuse(http.StatusBadGateway, "provider_unavailable", "The sign-in provider cannot be reached. Try again later.")
@@ -268,7 +274,7 @@ func (s *Server) oidcIdentify(c echo.Context) (*inbox.User, string, error) {
 	if raw == "" {
 		return nil, "", ssoRefuse(http.StatusBadGateway, "no_id_token", "The sign-in provider sent no ID token.")
 	}
-	idt, err := p.VerifierContext(s.oidc.ctx(ctx), &oidc.Config{ClientID: s.oidc.o.ClientID, Now: s.o.Clock.Now}).Verify(tctx, raw)
+	idt, err := verifier.Verify(tctx, raw)
 	if err != nil {
 		return nil, "", tokenRefusal(err)
 	}
@@ -444,6 +450,6 @@ func (s *Server) initAuth() {
 		if oc.DefaultRole == "" {
 			oc.DefaultRole = inbox.RoleAgent
 		}
-		s.oidc = &oidcClient{o: oc}
+		s.oidc = &oidcClient{o: oc, now: s.o.Clock.Now}
 	}
 }
