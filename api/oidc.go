@@ -258,7 +258,7 @@ func (s *Server) oidcIdentify(c echo.Context) (*inbox.User, string, error) {
 	if code == "" || len(code) > 2048 {
 		return nil, "", ssoRefuse(http.StatusBadRequest, "no_code", "The sign-in provider sent no authorization code. Start again.")
 	}
-	p, verifier, err := s.oidc.get(ctx)
+	p, idv, err := s.oidc.get(ctx)
 	if err != nil {
 		s.o.Logger.Warn("sso: provider discovery failed", "issuer", s.oidc.o.Issuer, "err", err)
 		return nil, "", ssoRefuse(http.StatusBadGateway, "provider_unavailable", "The sign-in provider cannot be reached. Try again later.")
@@ -274,7 +274,7 @@ func (s *Server) oidcIdentify(c echo.Context) (*inbox.User, string, error) {
 	if raw == "" {
 		return nil, "", ssoRefuse(http.StatusBadGateway, "no_id_token", "The sign-in provider sent no ID token.")
 	}
-	idt, err := verifier.Verify(tctx, raw)
+	idt, err := idv.Verify(tctx, raw)
 	if err != nil {
 		return nil, "", tokenRefusal(err)
 	}
