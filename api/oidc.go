@@ -436,9 +436,9 @@ func (s *Server) loginData() loginPageData {
 
 // initAuth prepares single sign-on and the throttles of the auth routes.
 func (s *Server) initAuth() {
-	// 20 sign-ins started per address in 15 minutes, then 1 s, 2 s ... up
-	// to 5 min between them.
-	s.ssoStarts = newThrottle(20, time.Second, 5*time.Minute, 15*time.Minute)
+	// 100 sign-ins started per address in 15 minutes (an office behind
+	// one NAT address), then 1 s, 2 s ... up to 1 min between them.
+	s.ssoStarts = newThrottle(100, time.Second, time.Minute, 15*time.Minute)
 	if s.o.Auth.Secrets == nil {
 		s.o.Auth.Secrets = &SecretBox{}
 	}
