@@ -438,7 +438,7 @@ func (s *Server) loginData() loginPageData {
 func (s *Server) initAuth() {
 	// 100 sign-ins started per address in 15 minutes (an office behind
 	// one NAT address), then 1 s, 2 s ... up to 1 min between them.
-	s.ssoStarts = newThrottle(100, time.Second, time.Minute, 15*time.Minute)
+	s.ssoStarts = newThrottle(99, time.Second, time.Minute, 15*time.Minute) // the 100th start begins the wait
 	if s.o.Auth.Secrets == nil {
 		s.o.Auth.Secrets = &SecretBox{}
 	}

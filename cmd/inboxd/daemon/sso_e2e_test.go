@@ -301,3 +301,31 @@ func (e *env) addUserNoLogin(email, name string, role inbox.Role, queues []strin
 	}
 	return u
 }
+
+// TestEndToEndSSOStartsLimited: one address starts at most 100 sign-ins
+// in 15 minutes; then a page says to wait (429 with Retry-After).
+func TestEndToEndSSOStartsLimited(t *testing.T) {
+	e, _ := startSSO(t, store.SQLite, "")
+	e.clock.freeze()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := range 101 {
+		resp, err := client.Get(e.base + "/auth/oidc/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case i < 100 && resp.StatusCode != http.StatusFound:
+			t.Fatalf("start %d: %d", i, resp.StatusCode)
+		case i == 100 && (resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+			!strings.Contains(string(b), `data-sso-error="rate_limited"`)):
+			t.Fatalf("start 101: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	var waiting int64
+	e.d.Store.DB().Raw(`SELECT COUNT(*) FROM oidc_logins`).Scan(&waiting)
+	if waiting != 100 {
+		t.Fatalf("%d logins waiting, want 100", waiting)
+	}
+}
