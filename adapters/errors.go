@@ -22,6 +22,8 @@ var statusOf = map[string]int{
 	inbox.EUnavailable:  http.StatusServiceUnavailable,
 	inbox.EInternal:     http.StatusInternalServerError,
 	inbox.EUpstream:     http.StatusBadGateway,
+	inbox.E2FARequired:  http.StatusUnauthorized,
+	inbox.E2FAEnrolment: http.StatusForbidden,
 }
 
 // RetryAfter is the Retry-After (seconds) of an unavailable or rate-limited

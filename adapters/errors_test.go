@@ -21,7 +21,7 @@ func TestStatusTable(t *testing.T) {
 	want := map[string]int{
 		inbox.EInvalid: 400, inbox.EUnauthorized: 401, inbox.EForbidden: 403, inbox.ENotFound: 404,
 		inbox.EConflict: 409, inbox.ETooLarge: 413, inbox.ERateLimited: 429, inbox.EUnavailable: 503,
-		inbox.EInternal: 500, inbox.EUpstream: 502,
+		inbox.EInternal: 500, inbox.EUpstream: 502, inbox.E2FARequired: 401, inbox.E2FAEnrolment: 403,
 	}
 	for code, status := range want {
 		if got := StatusOf(code); got != status {

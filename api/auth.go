@@ -45,6 +45,10 @@ func HashToken(token string) string {
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// Code or RecoveryCode: the second factor, when the user has one
+	// (twofactor.go).
+	Code         string `json:"code"`
+	RecoveryCode string `json:"recovery_code"`
 }
 
 // UserView is a user as the API shows it.
@@ -55,6 +59,8 @@ type UserView struct {
 	Role   inbox.Role     `json:"role"`
 	Status inbox.Presence `json:"status"`
 	Queues []string       `json:"queues"`
+	// TwoFactor: logins need a TOTP or recovery code.
+	TwoFactor bool `json:"two_factor"`
 }
 
 func userView(u *inbox.User) UserView {
@@ -62,7 +68,7 @@ func userView(u *inbox.User) UserView {
 	if q == nil {
 		q = []string{}
 	}
-	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Presence, Queues: q}
+	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Presence, Queues: q, TwoFactor: u.TwoFactor}
 }
 
 func (s *Server) login(c echo.Context) error {
@@ -73,6 +79,9 @@ func (s *Server) login(c echo.Context) error {
 	email := strings.ToLower(strings.TrimSpace(req.Email))
 	if email == "" || req.Password == "" {
 		return inbox.Invalid("email", "email and password are required")
+	}
+	if err := s.passwordLoginAllowed(email); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	now := s.o.Clock.Now()
@@ -103,6 +112,9 @@ func (s *Server) login(c echo.Context) error {
 		}
 		s.record(c, e)
 		return inbox.Errorf(inbox.EUnauthorized, "wrong email or password")
+	}
+	if err := s.secondFactor(c, u, email, req.Code, req.RecoveryCode); err != nil {
+		return err
 	}
 	s.logins.succeed(email, ip, now)
 	token, th := NewToken()

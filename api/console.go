@@ -115,7 +115,7 @@ func consoleTemplates() map[string]*template.Template {
 // pageEntry is the template a page starts from: its own for the pages
 // shown before a login (no header, no session), else the layout.
 func pageEntry(name string) string {
-	if name == "login" || name == "invite" {
+	if name == "login" || name == "invite" || name == "sso_error" { // pages without the layout
 		return name + ".html"
 	}
 	return "layout.html"
@@ -150,6 +150,9 @@ func (s *Server) consolePage(name, title string, admin bool, data func(c echo.Co
 				return c.Redirect(http.StatusSeeOther, "/login?next="+safeNext(c.Request().URL.RequestURI()))
 			}
 			return err
+		}
+		if inbox.NeedsEnrolment(u, s.o.Auth.Require2FA) && name != "settings" {
+			return c.Redirect(http.StatusSeeOther, "/settings#two-factor")
 		}
 		p := page{Title: title, Page: name, User: userView(u), Admin: u.Role.IsAdmin(), Queues: s.visibleQueues(u)}
 		if admin && !u.Role.IsAdmin() {
@@ -191,7 +194,7 @@ func (s *Server) loginPage(c echo.Context) error {
 	if _, err := s.authenticate(c); err == nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return s.render(c, http.StatusOK, "login", page{Title: "Log in", Page: "login"})
+	return s.render(c, http.StatusOK, "login", page{Title: "Log in", Page: "login", Data: s.loginData()})
 }
 
 // home sends admins to the journal and agents to their conversations.

@@ -105,6 +105,7 @@ type Options struct {
 	Contacts  ContactOptions
 	Links     LinkOptions
 	Accounts  AccountOptions
+	Auth      AuthOptions
 }
 
 // Server is the HTTP server's handler.
@@ -120,6 +121,10 @@ type Server struct {
 	dummyHash string
 	feeds     *feedSet
 	owners    *feedOwners
+	// oidc is the single sign-on provider (nil: none); ssoStarts bounds
+	// the sign-ins an address starts (oidc.go).
+	oidc      *oidcClient
+	ssoStarts *throttle
 }
 
 //go:embed openapi.yaml
@@ -162,6 +167,7 @@ func New(o Options) *Server {
 	for _, c := range o.Channels {
 		s.channels[c.ID] = c
 	}
+	s.initAuth()
 	s.feeds = newFeedSet(o.Heartbeat)
 	s.owners = newFeedOwners()
 	o.Hub.Attach(s.feeds)
@@ -229,6 +235,8 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.linkRoutes()...)
 	rs = append(rs, s.accountRoutes()...)
 	rs = append(rs, s.auditRoutes()...)
+	rs = append(rs, s.twoFactorRoutes()...)
+	rs = append(rs, s.oidcRoutes()...)
 	return rs
 }
 
@@ -274,6 +282,9 @@ func (s *Server) guard(r Route) echo.HandlerFunc {
 		}
 		if r.Access == Admin && !u.Role.IsAdmin() {
 			return inbox.Errorf(inbox.EForbidden, "this needs an owner or admin")
+		}
+		if err := s.enrolmentGate(r, u); err != nil {
+			return err
 		}
 		return r.h(c)
 	}

@@ -66,6 +66,11 @@ type User struct {
 	CreatedAt time.Time
 	// Deactivated users can no longer be assigned or mentioned.
 	Deactivated bool
+	// TwoFactor: logins need a TOTP or recovery code (twofactor.go).
+	TwoFactor bool
+	// HasPassword: the account can log in with a password (single
+	// sign-on accounts need not have one).
+	HasPassword bool
 }
 
 // Status is a conversation's state.

@@ -19,6 +19,13 @@ const (
 	// EUpstream: a system inboxd called for the client (the ticket
 	// system) failed; the message names what it answered.
 	EUpstream = "upstream"
+	// E2FARequired: the login needs a two-factor code ("code" or
+	// "recovery_code"); the console shows the code field on it (401).
+	E2FARequired = "2fa_required"
+	// E2FAEnrolment: auth.require_2fa holds and the caller has not
+	// enrolled; only the enrolment routes, GET /api/v1/me and logout
+	// answer until it does (403).
+	E2FAEnrolment = "2fa_enrolment_required"
 )
 
 // Error is a domain error with a code the API maps to a status. Message is

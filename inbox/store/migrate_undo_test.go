@@ -18,6 +18,8 @@ var migrationUndo = map[int][]string{
 	13: {`DROP TABLE webhook_subscribers`, `DROP INDEX registered_contacts_conversation`},
 	14: {`DROP TABLE links`},
 	15: {`DROP TABLE user_links`},
+	16: {`DROP TABLE oidc_logins`, `DROP TABLE recovery_codes`, `ALTER TABLE users DROP COLUMN totp_last_step`,
+		`ALTER TABLE users DROP COLUMN totp_enabled_at`, `ALTER TABLE users DROP COLUMN totp_secret`},
 	18: {`DROP INDEX messages_provider`, `CREATE INDEX messages_provider ON messages(channel_id, provider_id)`},
 }
 

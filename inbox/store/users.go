@@ -21,14 +21,16 @@ type userRow struct {
 	CreatedAt     time.Time
 	LastSeenAt    sql.NullTime
 	DeactivatedAt sql.NullTime
+	TotpEnabledAt sql.NullTime
 }
 
 const userCols = `u.id, u.email, u.name, u.role, u.password_hash, u.presence, u.queues, u.notifications, u.created_at,
-	u.last_seen_at, u.deactivated_at`
+	u.last_seen_at, u.deactivated_at, u.totp_enabled_at`
 
 func (r *userRow) domain() *inbox.User {
 	u := &inbox.User{ID: r.ID, Email: r.Email, Name: r.Name, Role: inbox.Role(r.Role),
-		Presence: inbox.Presence(r.Presence), CreatedAt: r.CreatedAt.UTC(), Deactivated: r.DeactivatedAt.Valid}
+		Presence: inbox.Presence(r.Presence), CreatedAt: r.CreatedAt.UTC(), Deactivated: r.DeactivatedAt.Valid,
+		TwoFactor: r.TotpEnabledAt.Valid, HasPassword: r.PasswordHash != ""}
 	if r.Queues != "" {
 		u.Queues = strings.Split(r.Queues, ",")
 	}

@@ -87,6 +87,18 @@ var authzMatrix = map[string]authzRow{
 	"PUT /api/v1/me/notifications":        {own: staff, body: `{}`},
 	"GET /api/v1/me/notifications/events": {own: staff},
 
+	// Two-factor authentication: each user's own; resetting another
+	// user's is for owners (admins too get 403).
+	"GET /api/v1/me/2fa":           {own: staff},
+	"POST /api/v1/me/2fa":          {own: staff, body: `{}`},
+	"POST /api/v1/me/2fa/confirm":  {own: staff, body: `{"code":"000000"}`},
+	"DELETE /api/v1/me/2fa":        {own: staff, body: `{"code":"000000"}`},
+	"DELETE /api/v1/users/:id/2fa": {own: members("403", "403", "ok")},
+	// Single sign-on is the way in: public (the callback refuses what it
+	// cannot verify with a page).
+	"GET /auth/oidc/login":    {own: all("ok")},
+	"GET /auth/oidc/callback": {own: all("ok")},
+
 	// Conversations: agents reach their queues' only (404 elsewhere, as
 	// if it did not exist); admins and the owner reach all.
 	"GET /api/v1/conversations/:id":           {own: staff, other: other(members("404", "ok", "ok"))},
@@ -216,23 +228,27 @@ func startMatrix(t *testing.T, d store.Dialect) *matrixEnv {
 	}))
 	t.Cleanup(refuse.Close)
 	desk := newTicketSystem(t)
+	idp := newTestIdP(t)
+	addr := freeAddr(t)
 	yaml := fmt.Sprintf(`
-listen: 127.0.0.1:0
-database: {url: %q}
+listen: %[6]s
+public_url: http://%[6]s
+database: {url: %[1]q}
 bootstrap_owner: {email: owner@example.com, password: owner-password}
+auth: {oidc: {issuer: %[7]s, allow_http_issuer: true, client_id: %[8]s, client_secret: %[9]s}}
 outbox: {base_delay: 50ms, max_delay: 200ms, max_attempts: 1}
 queues:
   - {id: support, name: Support}
   - {id: sales, name: Sales}
 channels:
-  - {id: crm, kind: webhook, name: CRM, queue: support, secret: %q, callback_url: %q}
-  - {id: shop, kind: webhook, name: Shop, queue: sales, secret: %q, callback_url: %q}
+  - {id: crm, kind: webhook, name: CRM, queue: support, secret: %[2]q, callback_url: %[3]q}
+  - {id: shop, kind: webhook, name: Shop, queue: sales, secret: %[4]q, callback_url: %[5]q}
   - {id: site, kind: widget, name: Website, queue: support, allowed_origins: ["https://example.com"], rate_limits: {ip_per_minute: 100000, visitor_per_minute: 100000}}
   - {id: salesite, kind: widget, name: Sales site, queue: sales, allowed_origins: ["https://example.com"], rate_limits: {ip_per_minute: 100000, visitor_per_minute: 100000}}
 integrations:
-  webhooks: [{id: matrix, url: %q, secret: %q, events: [message.created]}]
-  tickets: {create_url: %q, secret: %q, allow_private_fetch: true}
-`, storetest.URL(t, d), secret, refuse.URL, secret, refuse.URL, refuse.URL, secret, desk.URL, ticketSecret)
+  webhooks: [{id: matrix, url: %[5]q, secret: %[2]q, events: [message.created]}]
+  tickets: {create_url: %[10]q, secret: %[11]q, allow_private_fetch: true}
+`, storetest.URL(t, d), secret, refuse.URL, secret, refuse.URL, addr, idp.URL, idpClientID, idpClientSecret, desk.URL, ticketSecret)
 	cfg, err := daemon.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -350,6 +366,10 @@ func (m *matrixEnv) objects(route string, n int) (own, theirs string) {
 		}
 		b := m.send("shop", fmt.Sprintf("other-%d", n), fmt.Sprintf("c-other-%d", n), "hello")
 		return strconv.FormatInt(a.ConversationID, 10), strconv.FormatInt(b.ConversationID, 10)
+	case route == "/api/v1/users/:id/2fa":
+		var id int64
+		m.d.Store.DB().Raw(`SELECT id FROM users WHERE email = 'anna@example.com'`).Scan(&id)
+		return strconv.FormatInt(id, 10), ""
 	case strings.Contains(route, "contacts/:id"):
 		// A contact of the agent's queue, and one of another queue.
 		a := m.send("crm", fmt.Sprintf("ct-own-%d", n), fmt.Sprintf("ct-own-%d", n), "hello")

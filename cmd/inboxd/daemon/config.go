@@ -431,6 +431,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format", "must be text or json")
 	}
+	c.validateAuth(bad)
 	if c.Limits.MaxBody < 1024 {
 		bad("limits.max_body", "must be at least 1024 bytes")
 	}
@@ -562,8 +563,8 @@ func (c *Config) Masked() map[string]any {
 		"bootstrap_owner.email": c.BootstrapOwner.Email, "bootstrap_owner.password": mask(c.BootstrapOwner.Password),
 		"reopen_window": c.ReopenWindow.String(), "queues": qs, "channels": chans, "trusted_proxies": c.TrustedProxies,
 		"notifications.smtp.host": c.Notifications.SMTP.Host, "notifications.smtp.password": mask(c.Notifications.SMTP.Password),
-		"integrations":    c.Integrations.masked(),
-		"auth.invite_ttl": c.Auth.InviteTTL.String(),
+		"integrations": c.Integrations.masked(),
+		"auth":         c.maskedAuth(),
 	}
 }
 

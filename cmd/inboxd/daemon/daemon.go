@@ -238,6 +238,10 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	authOpts, err := wireAuth(w)
+	if err != nil {
+		return nil, err
+	}
 
 	srv := api.New(api.Options{
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
@@ -252,6 +256,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 			Links: inbox.NewContactLinks(st, o.Clock, pump, infos, log.With("component", "contacts"))},
 		Links:    linkOpts,
 		Accounts: accountOpts,
+		Auth:     authOpts,
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -3,7 +3,6 @@ package daemon
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/inboxd/inboxd/adapters/email"
 	"github.com/inboxd/inboxd/api"
@@ -11,12 +10,6 @@ import (
 )
 
 // AuthCfg is the auth section: how accounts are managed.
-type AuthCfg struct {
-	// InviteTTL is how long an invitation or password-reset link works
-	// (default 72h, 5m to 720h).
-	InviteTTL time.Duration `yaml:"invite_ttl"`
-}
-
 // wireAccounts builds user management: the service's user changes, the
 // store's accounts and audit log, and the links' mail (the notifications
 // SMTP, when configured).
