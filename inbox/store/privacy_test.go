@@ -42,9 +42,9 @@ const orphans = `SELECT
 	(SELECT COUNT(*) FROM registered_contacts r WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = r.conversation_id)) +
 	(SELECT COUNT(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = o.conversation_id))`
 
-// TestRetentionRemovesExactlyTheOldInactive: of 20,000 year-old
-// conversations (10,000 of them inactive), a run removes exactly the
-// 10,000 inactive ones with their messages, attachments, events,
+// TestRetentionRemovesExactlyTheOldInactive: of 10,140 two-year-old
+// conversations, a run removes exactly the 10,000 inactive ones of the
+// queues with a retention with their messages, attachments, events,
 // activity, read marks, notifications and registered contacts, and the
 // contacts left without a conversation; a queue kept for ever, recent
 // conversations and a contact with a recent conversation stay. The
@@ -55,8 +55,13 @@ func TestRetentionRemovesExactlyTheOldInactive(t *testing.T) {
 		ctx := context.Background()
 		old := f.now.Add(-2 * 365 * 24 * time.Hour)
 		support := []inbox.ChannelInfo{channels[0], channels[1]}
-		if err := f.st.Seed(ctx, store.SeedOptions{Conversations: 20000, Channels: support, Agents: []int64{f.anna.ID},
-			Start: old, Events: true, Batch: 1000}); err != nil {
+		if err := f.st.Seed(ctx, store.SeedOptions{Conversations: 10000, Channels: support, Agents: []int64{f.anna.ID},
+			Start: old, Events: true, Batch: 1000, Statuses: []inbox.Status{inbox.StatusInactive}}); err != nil {
+			t.Fatal(err)
+		}
+		// Old but open: kept, whatever their age.
+		if err := f.st.Seed(ctx, store.SeedOptions{Conversations: 100, Channels: support, Agents: []int64{f.anna.ID},
+			Start: old, Events: true, Statuses: []inbox.Status{inbox.StatusActive, inbox.StatusUnassigned}}); err != nil {
 			t.Fatal(err)
 		}
 		// Sales keeps its conversations for ever.
