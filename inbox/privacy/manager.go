@@ -166,7 +166,11 @@ func (m *Manager) erase(ctx context.Context, a Actor, contactID int64, cli bool)
 	if m.o.Publisher != nil && len(evs) > 0 {
 		m.o.Publisher.Publish(evs)
 	}
-	m.o.Logger.Info("contact erased", "contact_id", contactID, "actor_id", a.entry("", now, 0).ActorID,
+	var actorID int64
+	if a.User != nil {
+		actorID = a.User.ID
+	}
+	m.o.Logger.Info("contact erased", "contact_id", contactID, "actor_id", actorID,
 		"conversations", er.Counts.Conversations, "messages", er.Counts.Messages)
 	return er, nil
 }
