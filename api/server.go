@@ -98,6 +98,7 @@ type Options struct {
 	// Per-feature options, each defined next to its routes.
 	Queues  QueueOptions
 	Console ConsoleOptions
+	Privacy PrivacyOptions
 }
 
 // Server is the HTTP server's handler.
@@ -215,6 +216,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.queueRoutes()...)
 	rs = append(rs, s.typingRoutes()...)
 	rs = append(rs, s.consoleRoutes()...)
+	rs = append(rs, s.privacyRoutes()...)
 	return rs
 }
 

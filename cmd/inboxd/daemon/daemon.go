@@ -229,6 +229,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	consoleOpts.BcryptCost = o.BcryptCost // new passwords, and the unknown-account login's dummy hash
+	privacyOpts := wirePrivacy(w, reg)
 
 	srv := api.New(api.Options{
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
@@ -238,7 +239,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		PasswordCheck:  api.CheckPassword,
 		TrustedProxies: cfg.TrustedProxyNets(),
 		Ready:          map[string]func(context.Context) error{"database": st.Ping},
-		Queues:         queueOpts, Console: consoleOpts,
+		Queues:         queueOpts, Console: consoleOpts, Privacy: privacyOpts,
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)
