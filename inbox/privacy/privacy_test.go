@@ -100,7 +100,9 @@ func (f *fakeStore) ExpireConversations(ctx context.Context, c Cutoff, limit int
 	return Counts{Conversations: int64(n), Messages: 2 * int64(n)}, nil
 }
 
-func (f *fakeStore) FindContacts(ctx context.Context, l Lookup) ([]inbox.Contact, error) { return nil, nil }
+func (f *fakeStore) FindContacts(ctx context.Context, l Lookup) ([]inbox.Contact, error) {
+	return nil, nil
+}
 
 func (f *fakeStore) Audit(ctx context.Context, e *inbox.AuditEntry) error {
 	f.audits = append(f.audits, e)

@@ -13,8 +13,8 @@ import (
 // it (Migrate applies only versions above the newest recorded). Every new
 // migration adds its entry here; undoAfter fails on one without.
 var migrationUndo = map[int][]string{
-	7: {`DROP INDEX tokens_expires`, `DROP INDEX widget_visitors_last_seen`},
-	8: {`DROP INDEX outbox_channel`},
+	7:  {`DROP INDEX tokens_expires`, `DROP INDEX widget_visitors_last_seen`},
+	8:  {`DROP INDEX outbox_channel`},
 	9:  {`DROP TABLE audit_log`},
 	17: {`DROP INDEX reads_conversation`, `DROP INDEX notifications_conversation`, `DROP INDEX registered_contacts_conversation`},
 }
