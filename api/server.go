@@ -106,6 +106,7 @@ type Options struct {
 	Links     LinkOptions
 	Accounts  AccountOptions
 	Auth      AuthOptions
+	Privacy   PrivacyOptions
 }
 
 // Server is the HTTP server's handler.
@@ -237,6 +238,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.auditRoutes()...)
 	rs = append(rs, s.twoFactorRoutes()...)
 	rs = append(rs, s.oidcRoutes()...)
+	rs = append(rs, s.privacyRoutes()...)
 	return rs
 }
 

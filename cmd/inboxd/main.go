@@ -5,6 +5,7 @@
 //	inboxd user add --email E --name N --role owner|admin|agent [--queues q1,q2] --password-stdin [--config FILE]
 //	inboxd config check [--config FILE]
 //	inboxd channels register CHANNEL [--config FILE]
+//	inboxd contacts export|erase --email E | --channel C --id X [--config FILE]
 package main
 
 import (
@@ -37,6 +38,8 @@ Usage:
   inboxd channels register CHANNEL [--config FILE]
                                             register a channel's webhook with its provider (Viber),
                                             or print the URL to paste (Telegram, Meta, WhatsApp)
+  inboxd contacts export|erase --email E | --channel C --id X [--config FILE]
+                                            print a person's data as JSON, or erase it everywhere
 `
 
 func main() {
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return configCheck(rest[1:], stdout)
 	case cmd == "channels" && len(rest) > 0 && rest[0] == "register":
 		return channelsRegister(ctx, rest[1:], stdout)
+	case cmd == "contacts" && len(rest) > 0 && (rest[0] == "export" || rest[0] == "erase"):
+		return contacts(ctx, rest[0], rest[1:], stdout)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

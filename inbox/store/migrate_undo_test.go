@@ -20,6 +20,7 @@ var migrationUndo = map[int][]string{
 	15: {`DROP TABLE user_links`},
 	16: {`DROP TABLE oidc_logins`, `DROP TABLE recovery_codes`, `ALTER TABLE users DROP COLUMN totp_last_step`,
 		`ALTER TABLE users DROP COLUMN totp_enabled_at`, `ALTER TABLE users DROP COLUMN totp_secret`},
+	17: {`DROP INDEX reads_conversation`, `DROP INDEX notifications_conversation`},
 	18: {`DROP INDEX messages_provider`, `CREATE INDEX messages_provider ON messages(channel_id, provider_id)`},
 }
 

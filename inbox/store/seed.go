@@ -28,6 +28,9 @@ type SeedOptions struct {
 	// Events adds a message.created event per message (the live feeds'
 	// replay source), as the service writes them.
 	Events bool
+	// Statuses are given to the conversations in turn (default: inactive,
+	// unassigned, active, inactive).
+	Statuses []inbox.Status
 	// Batch is the rows per INSERT statement (default 500).
 	Batch int
 	// Progress, when set, is called after each batch with the count done.
@@ -59,6 +62,9 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 		return classify(err)
 	}
 	statuses := []inbox.Status{inbox.StatusInactive, inbox.StatusUnassigned, inbox.StatusActive, inbox.StatusInactive}
+	if len(o.Statuses) > 0 {
+		statuses = o.Statuses
+	}
 	assigned := 0 // conversations given an agent so far: the round robin's position
 	for from := 0; from < o.Conversations; from += o.Batch {
 		to := min(from+o.Batch, o.Conversations)

@@ -224,7 +224,7 @@ const ibx = (() => {
   // --- live feed -----------------------------------------------------------
 
   const handlers = [];
-  const feedKinds = ['conversation.created', 'conversation.updated', 'message.created', 'message.updated',
+  const feedKinds = ['conversation.created', 'conversation.updated', 'conversation.deleted', 'message.created', 'message.updated',
     'presence.changed', 'queue.opened', 'queue.closed', 'queue.override'];
   let source = null;
 

@@ -279,6 +279,17 @@ document.addEventListener('DOMContentLoaded', () => {
     if (ev.conversation_id !== id) return;
     if (ev.kind === 'conversation.created' || ev.kind === 'conversation.updated') {
       if (conv) applySummary(ev.payload);
+    } else if (ev.kind === 'conversation.deleted') {
+      // Erased with its contact: nothing of it is shown any more.
+      conv = null;
+      messages.clear();
+      list.replaceChildren();
+      document.getElementById('contact').replaceChildren();
+      renderActions();
+      btn('join').hidden = true;
+      notice.textContent = 'This conversation was erased with its contact\'s data.';
+      notice.hidden = false;
+      root.dataset.status = 'deleted';
     } else if (ev.kind === 'message.created' || ev.kind === 'message.updated') {
       if (!conv) return;
       messages.set(ev.payload.id, ev.payload);

@@ -101,6 +101,11 @@ document.addEventListener('DOMContentLoaded', () => {
     if (ev.kind === 'conversation.created' || ev.kind === 'conversation.updated') {
       upsert(ev.payload);
       refreshCounts();
+    } else if (ev.kind === 'conversation.deleted') {
+      // Erased with its contact: the row goes.
+      const li = list.querySelector(`:scope > li[data-conversation-id="${ev.conversation_id}"]`);
+      if (li) li.remove();
+      refreshCounts();
     } else if (ev.kind === 'message.created' && ev.payload.direction === 'in') {
       const li = list.querySelector(`:scope > li[data-conversation-id="${ev.conversation_id}"]`);
       if (li) li.classList.add('unread');

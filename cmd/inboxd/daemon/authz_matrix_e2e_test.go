@@ -162,6 +162,9 @@ var authzMatrix = map[string]authzRow{
 	"GET /api/v1/contacts/:id":          {own: staff, other: other(members("404", "ok", "ok"))},
 	"POST /api/v1/contacts/:id/merge":   {own: adminsOnly, other: other(adminsOnly), body: `{"into":1}`},
 	"DELETE /api/v1/contacts/:id/merge": {own: adminsOnly, other: other(adminsOnly)},
+	// A person's data: owners and admins, whatever the queue.
+	"GET /api/v1/contacts/:id/export": {own: adminsOnly, other: other(adminsOnly)},
+	"DELETE /api/v1/contacts/:id":     {own: adminsOnly, other: other(adminsOnly)},
 
 	// Provider webhooks authenticate by signature: a call without one is
 	// 401 whoever makes it; a kind that does not match the channel is 404.
@@ -394,6 +397,8 @@ func (m *matrixEnv) objects(route string, n int) (own, theirs string) {
 			}
 		}
 		m.t.Fatal("no owner listed")
+	case strings.HasPrefix(route, "/api/v1/contacts/:id"):
+		return m.contact("crm", n), m.contact("shop", n)
 	case route == "/api/v1/activity":
 		return "?queue=support", "?queue=sales"
 	case strings.Contains(route, "/queues/:id"):
@@ -406,6 +411,18 @@ func (m *matrixEnv) objects(route string, n int) (own, theirs string) {
 		return "matrix", ""
 	}
 	return "", ""
+}
+
+// contact is the id of a fresh contact on channel (one of the queue
+// behind it).
+func (m *matrixEnv) contact(channel string, n int) string {
+	m.t.Helper()
+	r := m.send(channel, fmt.Sprintf("ct-%s-%d", channel, n), fmt.Sprintf("ct-%s-%d", channel, n), "my data")
+	var c struct{ Contact struct{ ID int64 } }
+	if st := m.call("GET", fmt.Sprintf("/api/v1/conversations/%d", r.ConversationID), m.owner, nil, &c); st != 200 || c.Contact.ID == 0 {
+		m.t.Fatalf("contact of %d: %d %+v", r.ConversationID, st, c)
+	}
+	return strconv.FormatInt(c.Contact.ID, 10)
 }
 
 // failedReply is a reply on channel that its callback refused for good.
@@ -556,6 +573,14 @@ func TestEndToEndAuthorizationMatrix(t *testing.T) {
 						}
 						if strings.Contains(r.Path, ":linkID") {
 							path = strings.Replace(path, ":linkID", strconv.FormatInt(m.freshLink(obj), 10), 1)
+						}
+						if r.Method == http.MethodDelete && r.Path == "/api/v1/contacts/:id" && matches(want[i], 200) {
+							// An erasure that succeeds leaves nothing for the next role.
+							ch := map[string]string{"own": "crm"}[which]
+							if ch == "" {
+								ch = "shop"
+							}
+							path = concrete(r.Path, m.contact(ch, 1000000+n*10+i))
 						}
 						st := m.do(r.Method, path, tok, row.body, nil)
 						calls++

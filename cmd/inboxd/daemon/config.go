@@ -42,6 +42,7 @@ type Config struct {
 	Outbox         OutboxCfg     `yaml:"outbox"`
 	Events         EventsCfg     `yaml:"events"`
 	Auth           AuthCfg       `yaml:"auth"`
+	Retention      RetentionCfg  `yaml:"retention"`
 	// TrustedProxies are the reverse proxies (CIDR ranges or addresses)
 	// whose X-Forwarded-For inboxd believes; empty: the connection's
 	// address is the client's and forwarding headers are ignored.
@@ -73,6 +74,7 @@ type QueueCfg struct {
 	Offline       OfflineCfg      `yaml:"offline"`
 	OnlineMessage string          `yaml:"online_message"`
 	SlowAfter     time.Duration   `yaml:"slow_after"`
+	Retention     string          `yaml:"retention"` // config_retention.go
 	Schedule      *hours.Schedule `yaml:"-"`
 }
 
@@ -415,6 +417,7 @@ func (c *Config) Validate() error {
 	if c.Events.Retention < time.Hour {
 		bad("events.retention", "must be at least 1h")
 	}
+	c.validateRetention(bad)
 	if c.BootstrapOwner.Email != "" && !strings.Contains(c.BootstrapOwner.Email, "@") {
 		bad("bootstrap_owner.email", "must be an email address")
 	}

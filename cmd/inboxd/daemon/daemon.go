@@ -242,6 +242,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	privacyOpts := wirePrivacy(w, reg)
 
 	srv := api.New(api.Options{
 		Users: st, Service: svc, Journal: journal.New(st, infos), Reader: st, Hub: hub, Channels: infos,
@@ -257,6 +258,7 @@ func Start(ctx context.Context, cfg *Config, o Options) (*Daemon, error) {
 		Links:    linkOpts,
 		Accounts: accountOpts,
 		Auth:     authOpts,
+		Privacy:  privacyOpts,
 	})
 	mountWidget(w, srv, queueOpts)
 	ln, err := net.Listen("tcp", cfg.Listen)
