@@ -107,3 +107,11 @@ func TestTicketTranscriptBounds(t *testing.T) {
 		t.Fatal("an empty transcript is [] in JSON, not null")
 	}
 }
+
+// TestNotesStayInside: a ticket's transcript takes customer messages and
+// replies, never a private note.
+func TestNotesStayInside(t *testing.T) {
+	if !SharedOutside(&Message{Kind: KindMessage}) || !SharedOutside(&Message{}) || SharedOutside(&Message{Kind: KindNote}) {
+		t.Fatal("SharedOutside lets a note out, or keeps a message in")
+	}
+}

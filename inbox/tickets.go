@@ -185,6 +185,5 @@ func transcript(ms []Message) ([]MessageView, bool) {
 
 // SharedOutside reports whether m may leave inboxd in a transcript (a
 // ticket's): every customer message and reply, never an agents' private
-// note. This build has no notes; where messages carry a kind, a note
-// ("note") must return false here.
-func SharedOutside(m *Message) bool { return true }
+// note.
+func SharedOutside(m *Message) bool { return m.Kind != KindNote }

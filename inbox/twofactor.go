@@ -143,7 +143,7 @@ func NeedsEnrolment(u *User, required bool) bool {
 // place a login (password or single sign-on) asks; rules that make an
 // account unusable (deactivation) belong here.
 func MayLogIn(u *User) error {
-	if u == nil || !u.Role.Valid() {
+	if u == nil || !u.Role.Valid() || u.Deactivated {
 		return Errorf(EUnauthorized, "this account cannot log in")
 	}
 	return nil

@@ -154,7 +154,8 @@ func TestNeedsEnrolment(t *testing.T) {
 			t.Errorf("%+v required=%v: %v, want %v", tc.u, tc.required, got, tc.want)
 		}
 	}
-	if inbox.MayLogIn(&inbox.User{Role: inbox.RoleAgent}) != nil || inbox.MayLogIn(&inbox.User{Role: "ghost"}) == nil || inbox.MayLogIn(nil) == nil {
+	if inbox.MayLogIn(&inbox.User{Role: inbox.RoleAgent}) != nil || inbox.MayLogIn(&inbox.User{Role: "ghost"}) == nil || inbox.MayLogIn(nil) == nil ||
+		inbox.MayLogIn(&inbox.User{Role: inbox.RoleAgent, Deactivated: true}) == nil {
 		t.Fatal("MayLogIn")
 	}
 }
