@@ -20,7 +20,7 @@ type Colleagues interface {
 	Colleagues(ctx context.Context) ([]inbox.User, error)
 }
 
-// AssignOptions wires assignment, transfer and private notes (issue 17).
+// AssignOptions wires assignment, transfer and private notes.
 type AssignOptions struct {
 	// Service serves the routes; nil leaves them out.
 	Service    AssignService

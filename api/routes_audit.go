@@ -13,7 +13,7 @@ import (
 	"github.com/inboxd/inboxd/inbox"
 )
 
-// The audit log's reading side (issue #19, part 4). Entries are written
+// The audit log's reading side. Entries are written
 // by the changes they record; no route updates or deletes one.
 
 // maxAuditExport bounds one CSV export (keyset pages continue with before).

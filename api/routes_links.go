@@ -20,7 +20,7 @@ type Links interface {
 	TicketLabel() string
 }
 
-// LinkOptions wires ticket links (docs/DESIGN.md, issue 21 part 2).
+// LinkOptions wires ticket links (docs/DESIGN.md).
 type LinkOptions struct {
 	// Links serves the routes; nil leaves them out.
 	Links Links

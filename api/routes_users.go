@@ -12,7 +12,7 @@ import (
 	"github.com/inboxd/inboxd/inbox/notify"
 )
 
-// AccountOptions wires user management (issue #19, part 1): the users
+// AccountOptions wires user management: the users
 // list, invitations and password-reset links, deactivation, and the audit
 // log's records of logins and token changes.
 type AccountOptions struct {

@@ -9,8 +9,7 @@ import (
 	"github.com/inboxd/inboxd/inbox"
 )
 
-// WorkspaceOptions wires tags and canned replies (issue 17, parts 3 and
-// 4; docs/DESIGN.md).
+// WorkspaceOptions wires tags and canned replies (docs/DESIGN.md).
 type WorkspaceOptions struct {
 	// Workspace serves the routes; nil leaves them out.
 	Workspace *inbox.Workspace

@@ -6,7 +6,7 @@ import (
 )
 
 // Assignment and transfer: handing a conversation to a colleague, or
-// moving it to another queue (issue 17). The rules are pure functions
+// moving it to another queue. The rules are pure functions
 // (DecideAssign); Service.Assign writes what they decide in one
 // transaction with its activity entry and events.
 

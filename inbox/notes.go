@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Private notes (issue 17): the team's own messages in a conversation.
+// Private notes: the team's own messages in a conversation.
 // A note never reaches a channel: it has no outbox row, and the widget,
 // webhook callbacks and emailed transcripts never carry it.
 

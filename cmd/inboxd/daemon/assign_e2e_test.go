@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// End-to-end tests of assignment, transfer and private notes (issue 17):
+// End-to-end tests of assignment, transfer and private notes:
 // black-box through the API, the webhook callback, the widget and the
 // notification mails.
 

@@ -112,7 +112,7 @@ var authzMatrix = map[string]authzRow{
 	"POST /api/v1/conversations/:id/typing":   {own: staff, other: other(members("404", "ok", "ok")), body: `{}`},
 	"POST /api/v1/messages/:id/retry":         {own: staff, other: other(members("404", "ok", "ok"))},
 	"GET /api/v1/attachments/:id":             {own: staff, other: other(members("404", "ok", "ok"))},
-	// Assignment and notes (issue 17): the agent hands over its own, and
+	// Assignment and notes: the agent hands over its own, and
 	// writes notes on it; another queue's is not found.
 	"POST /api/v1/conversations/:id/assign":   {own: staff, other: other(members("404", "ok", "ok")), body: `{"queue":"sales"}`},
 	"POST /api/v1/conversations/:id/notes":    {own: staff, other: other(members("404", "ok", "ok")), body: `{"text":"matrix note"}`},

@@ -1,4 +1,4 @@
--- Tags and canned replies (issue 17, parts 3 and 4).
+-- Tags and canned replies.
 --
 -- A conversation's tags are rows of conversation_tags. Each row carries a
 -- copy of its conversation's last_activity_at, kept in step by a trigger

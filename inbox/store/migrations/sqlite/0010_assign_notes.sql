@@ -1,4 +1,4 @@
--- Private notes (issue 17): every message has a kind, 'message' (reaches
+-- Private notes: every message has a kind, 'message' (reaches
 -- the channel) or 'note' (the team's own, never sent); a note names the
 -- colleagues it mentions as JSON [{"id","name"}]. A deactivated user
 -- (deactivated_at set) can no longer be assigned or mentioned.
