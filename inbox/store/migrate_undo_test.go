@@ -15,6 +15,7 @@ var migrationUndo = map[int][]string{
 	7:  {`DROP INDEX tokens_expires`, `DROP INDEX widget_visitors_last_seen`},
 	8:  {`DROP INDEX outbox_channel`},
 	9:  {`DROP TABLE audit_log`},
+	10: {`ALTER TABLE messages DROP COLUMN kind`, `ALTER TABLE messages DROP COLUMN mentions`, `ALTER TABLE users DROP COLUMN deactivated_at`},
 	13: {`DROP TABLE webhook_subscribers`, `DROP INDEX registered_contacts_conversation`},
 	14: {`DROP TABLE links`},
 	15: {`DROP TABLE user_links`},
