@@ -57,7 +57,6 @@ func (s *Server) consoleRoutes() []Route {
 		{http.MethodGet, "/api/v1/me/tokens", Member, s.listTokens},
 		{http.MethodPost, "/api/v1/me/tokens", Member, s.createToken},
 		{http.MethodDelete, "/api/v1/me/tokens/:id", Member, s.deleteToken},
-		{http.MethodGet, "/api/v1/users", Admin, s.users},
 		{http.MethodGet, "/api/v1/journal/counts", Admin, s.journalCounts},
 		{http.MethodGet, "/api/v1/stats", Admin, s.stats},
 		{http.MethodGet, "/api/v1/conversations/:id/activity", Member, s.conversationActivity},
@@ -295,22 +294,6 @@ func (s *Server) deleteToken(c echo.Context) error {
 	// The feeds opened with the token close now.
 	s.revalidateFeeds(c.Request().Context(), u.ID)
 	return c.NoContent(http.StatusNoContent)
-}
-
-func (s *Server) users(c echo.Context) error {
-	st, err := s.consoleStore()
-	if err != nil {
-		return err
-	}
-	us, err := st.Users(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	out := make([]teamMember, len(us))
-	for i := range us {
-		out[i] = teamMember{UserView: userView(&us[i]), AllQueues: len(us[i].Queues) == 0}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"items": out})
 }
 
 // teamMember is a user as the team list shows it. AllQueues says out

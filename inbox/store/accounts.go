@@ -14,7 +14,7 @@ import (
 // links, and the audit log's reading side. Migration 0015 adds
 // users.deactivated_at and user_links.
 
-// accountRow is userRow's columns and deactivated_at (gorm's Raw scan
+// accountRow is userRow's columns (gorm's Raw scan
 // does not fill embedded structs).
 type accountRow struct {
 	ID            int64
@@ -28,12 +28,15 @@ type accountRow struct {
 	CreatedAt     time.Time
 	LastSeenAt    sql.NullTime
 	DeactivatedAt sql.NullTime
+	TotpEnabledAt sql.NullTime
 }
 
-const accountCols = userCols + `, u.deactivated_at`
+// accountCols are userCols: they hold deactivated_at already.
+const accountCols = userCols
 
 func (r *accountRow) account() *inbox.Account {
-	u := userRow{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, Presence: r.Presence, Queues: r.Queues, CreatedAt: r.CreatedAt}
+	u := userRow{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, PasswordHash: r.PasswordHash, Presence: r.Presence,
+		Queues: r.Queues, CreatedAt: r.CreatedAt, DeactivatedAt: r.DeactivatedAt, TotpEnabledAt: r.TotpEnabledAt}
 	a := &inbox.Account{User: *u.domain(), Status: inbox.AccountActive}
 	switch {
 	case r.DeactivatedAt.Valid:
