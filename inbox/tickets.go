@@ -32,7 +32,7 @@ type TicketRequest struct {
 	// left out.
 	Transcript          []MessageView `json:"transcript"`
 	TranscriptTruncated bool          `json:"transcript_truncated"`
-	// Tags are the conversation's tags, where the build has them.
+	// Tags are the conversation's tags.
 	Tags        []string    `json:"tags,omitempty"`
 	RequestedBy Participant `json:"requested_by"`
 }
@@ -119,7 +119,7 @@ func (l *Links) CreateTicket(ctx context.Context, actor *User, conversationID in
 	if err != nil {
 		return nil, false, err
 	}
-	req := TicketRequest{Conversation: l.svc.Summary(conv), Contact: contact,
+	req := TicketRequest{Conversation: l.svc.Summary(conv), Contact: contact, Tags: conv.Tags,
 		RequestedBy: Participant{ID: actor.ID, Name: actor.Name}}
 	req.Transcript, req.TranscriptTruncated = transcript(ms)
 	if base := strings.TrimSuffix(t.PublicURL, "/"); base != "" {

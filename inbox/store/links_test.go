@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -278,6 +279,20 @@ func TestCreateTicket(t *testing.T) {
 		if _, _, err := ls.CreateTicket(ctx, f.bob, r.ConversationID); inbox.ErrorCode(err) != inbox.ENotFound {
 			t.Fatalf("bob: %v", err)
 		}
+		// A private note stays out of the transcript; the tags go with it.
+		if _, err := f.svc.AddNote(ctx, f.anna, r.ConversationID, inbox.NoteRequest{Text: "customer seems upset"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{`INSERT INTO tags (id, name, color, created_at) VALUES (900, 'vip', '#000000', ?)`,
+			`INSERT INTO conversation_tags (conversation_id, tag_id, last_activity_at) VALUES (?, 900, ?)`} {
+			args := []any{f.now}
+			if strings.Contains(q, "conversation_tags") {
+				args = []any{r.ConversationID, f.now}
+			}
+			if err := f.st.DB().Exec(q, args...).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
 		// The retry works and stores the answer as a link.
 		sys.err, sys.ref = nil, inbox.TicketRef{URL: "https://desk.example.com/t/77", ID: "77", Title: "Late order"}
 		l, created, err := ls.CreateTicket(ctx, f.anna, r.ConversationID)
@@ -295,6 +310,9 @@ func TestCreateTicket(t *testing.T) {
 		}
 		if len(req.Transcript) != 2 || req.Transcript[0].Text != "my order is late" || req.Transcript[1].Text != "looking into it" {
 			t.Fatalf("transcript: %+v", req.Transcript)
+		}
+		if fmt.Sprint(req.Tags) != "[vip]" {
+			t.Fatalf("tags: %v", req.Tags)
 		}
 		// The same ticket answered again: the existing link, not a second.
 		l2, created, err := ls.CreateTicket(ctx, f.anna, r.ConversationID)
