@@ -133,10 +133,14 @@ func TestEndToEndMetrics(t *testing.T) {
 		}
 
 		var m map[string]float64
-		waitUntil(t, "the feeds and the poller in /metrics", func() bool {
+		// The callback answers before the outbox records the outcome: wait
+		// for the counters too.
+		waitUntil(t, "the feeds, the poller and the sends in /metrics", func() bool {
 			m = e.scrape()
 			return m[`inboxd_feeds{kind="journal"}`] == 1 && m[`inboxd_feeds{kind="notifications"}`] == 1 &&
-				m[`inboxd_poller_last_success_timestamp_seconds{channel="tg"}`] > 0
+				m[`inboxd_poller_last_success_timestamp_seconds{channel="tg"}`] > 0 &&
+				m[`inboxd_outbox_sends_total{channel="crm",result="sent"}`] >= 1 &&
+				m[`inboxd_outbox_sends_total{channel="crm",result="failed"}`] >= 1
 		})
 		want := map[string]float64{
 			`inboxd_messages_ingested_total{channel="crm"}`:                       4,
