@@ -140,7 +140,8 @@ func TestEndToEndMetrics(t *testing.T) {
 			return m[`inboxd_feeds{kind="journal"}`] == 1 && m[`inboxd_feeds{kind="notifications"}`] == 1 &&
 				m[`inboxd_poller_last_success_timestamp_seconds{channel="tg"}`] > 0 &&
 				m[`inboxd_outbox_sends_total{channel="crm",result="sent"}`] >= 1 &&
-				m[`inboxd_outbox_sends_total{channel="crm",result="failed"}`] >= 1
+				m[`inboxd_outbox_sends_total{channel="crm",result="failed"}`] >= 1 &&
+				m[`inboxd_outbox_sends_total{channel="crm",result="retried"}`] >= 2
 		})
 		want := map[string]float64{
 			`inboxd_messages_ingested_total{channel="crm"}`:                       4,
