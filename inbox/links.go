@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -288,25 +287,5 @@ func (l *Links) linksChanged(evs *eventSink, conv *Conversation, links []Link, n
 // inTx runs fn in a link transaction, retrying a lost uniqueness race,
 // and publishes its events after commit.
 func (l *Links) inTx(ctx context.Context, fn func(tx LinkTx, evs *eventSink) error) error {
-	var err error
-	for attempt := 0; attempt < maxTxAttempts; attempt++ {
-		sink := &eventSink{svc: l.svc}
-		err = l.store.InLinkTx(ctx, func(tx LinkTx) error {
-			if err := fn(tx, sink); err != nil {
-				return err
-			}
-			if len(sink.events) == 0 {
-				return nil
-			}
-			return tx.InsertEvents(ctx, sink.events)
-		})
-		if errors.Is(err, ErrRetryTx) {
-			continue
-		}
-		if err == nil && l.svc.pub != nil && len(sink.events) > 0 {
-			l.svc.pub.Publish(sink.events)
-		}
-		return err
-	}
-	return err
+	return runTx(ctx, l.svc, l.store.InLinkTx, fn)
 }

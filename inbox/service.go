@@ -131,10 +131,18 @@ const maxTxAttempts = 4
 // inTx runs fn in a transaction, retrying on ErrRetryTx, and publishes the
 // events fn collected once the transaction has committed.
 func (s *Service) inTx(ctx context.Context, fn func(tx Tx, evs *eventSink) error) error {
+	return runTx(ctx, s, s.store.InTx, fn)
+}
+
+// runTx is every transaction with events, whatever part of the store it
+// runs on (begin): fn's events are inserted in the transaction and
+// published after its commit; a lost uniqueness race runs it again.
+func runTx[T EventTx](ctx context.Context, s *Service, begin func(context.Context, func(T) error) error,
+	fn func(tx T, evs *eventSink) error) error {
 	var err error
 	for attempt := 0; attempt < maxTxAttempts; attempt++ {
 		sink := &eventSink{svc: s}
-		err = s.store.InTx(ctx, func(tx Tx) error {
+		err = begin(ctx, func(tx T) error {
 			if err := fn(tx, sink); err != nil {
 				return err
 			}

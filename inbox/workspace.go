@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -76,27 +75,7 @@ func NewWorkspace(svc *Service, st WorkspaceStore, queues []string) *Workspace {
 // inTx runs fn in a transaction, retrying a lost uniqueness race, and
 // publishes fn's events after the commit.
 func (w *Workspace) inTx(ctx context.Context, fn func(tx WorkspaceTx, evs *eventSink) error) error {
-	var err error
-	for attempt := 0; attempt < maxTxAttempts; attempt++ {
-		sink := &eventSink{svc: w.svc}
-		err = w.store.InWorkspaceTx(ctx, func(tx WorkspaceTx) error {
-			if err := fn(tx, sink); err != nil {
-				return err
-			}
-			if len(sink.events) == 0 {
-				return nil
-			}
-			return tx.InsertEvents(ctx, sink.events)
-		})
-		if errors.Is(err, ErrRetryTx) {
-			continue
-		}
-		if err == nil && w.svc.pub != nil && len(sink.events) > 0 {
-			w.svc.pub.Publish(sink.events)
-		}
-		return err
-	}
-	return err
+	return runTx(ctx, w.svc, w.store.InWorkspaceTx, fn)
 }
 
 // Tags lists the team's tags by name.
