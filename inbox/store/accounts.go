@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"strconv"
 	"strings"
 	"time"
@@ -14,30 +13,9 @@ import (
 // links, and the audit log's reading side. Migration 0015 adds
 // users.deactivated_at and user_links.
 
-// accountRow is userRow's columns (gorm's Raw scan
-// does not fill embedded structs).
-type accountRow struct {
-	ID            int64
-	Email         string
-	Name          string
-	Role          string
-	PasswordHash  string
-	Presence      string
-	Queues        string
-	Notifications string
-	CreatedAt     time.Time
-	LastSeenAt    sql.NullTime
-	DeactivatedAt sql.NullTime
-	TotpEnabledAt sql.NullTime
-}
-
-// accountCols are userCols: they hold deactivated_at already.
-const accountCols = userCols
-
-func (r *accountRow) account() *inbox.Account {
-	u := userRow{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, PasswordHash: r.PasswordHash, Presence: r.Presence,
-		Queues: r.Queues, CreatedAt: r.CreatedAt, DeactivatedAt: r.DeactivatedAt, TotpEnabledAt: r.TotpEnabledAt}
-	a := &inbox.Account{User: *u.domain(), Status: inbox.AccountActive}
+// account is the user with its account status.
+func (r *userRow) account() *inbox.Account {
+	a := &inbox.Account{User: *r.domain(), Status: inbox.AccountActive}
 	switch {
 	case r.DeactivatedAt.Valid:
 		a.Status, a.DeactivatedAt = inbox.AccountDeactivated, r.DeactivatedAt.Time.UTC()
@@ -52,8 +30,8 @@ func (r *accountRow) account() *inbox.Account {
 
 // Accounts returns every user with its status, by name.
 func (s *Store) Accounts(ctx context.Context) ([]inbox.Account, error) {
-	var rs []accountRow
-	if err := s.read(ctx).Raw(`SELECT ` + accountCols + ` FROM users u ORDER BY u.name, u.id`).Scan(&rs).Error; err != nil {
+	var rs []userRow
+	if err := s.read(ctx).Raw(`SELECT ` + userCols + ` FROM users u ORDER BY u.name, u.id`).Scan(&rs).Error; err != nil {
 		return nil, classify(err)
 	}
 	out := make([]inbox.Account, len(rs))
@@ -65,8 +43,8 @@ func (s *Store) Accounts(ctx context.Context) ([]inbox.Account, error) {
 
 // Account returns one user with its status.
 func (s *Store) Account(ctx context.Context, id int64) (*inbox.Account, error) {
-	var rs []accountRow
-	if err := s.read(ctx).Raw(`SELECT `+accountCols+` FROM users u WHERE u.id = ?`, id).Scan(&rs).Error; err != nil {
+	var rs []userRow
+	if err := s.read(ctx).Raw(`SELECT `+userCols+` FROM users u WHERE u.id = ?`, id).Scan(&rs).Error; err != nil {
 		return nil, classify(err)
 	}
 	if len(rs) == 0 {
@@ -96,8 +74,8 @@ func (s *Store) LinkUser(ctx context.Context, hash string, now time.Time) (int64
 var errDeadLink = inbox.Errorf(inbox.ENotFound, "this link is not valid (used, expired or revoked)")
 
 func (t *tx) LockAccount(ctx context.Context, id int64) (*inbox.Account, error) {
-	var rs []accountRow
-	if err := t.g.Raw(`SELECT `+accountCols+` FROM users u WHERE u.id = ?`+t.forUpdate(), id).Scan(&rs).Error; err != nil {
+	var rs []userRow
+	if err := t.g.Raw(`SELECT `+userCols+` FROM users u WHERE u.id = ?`+t.forUpdate(), id).Scan(&rs).Error; err != nil {
 		return nil, err
 	}
 	if len(rs) == 0 {
